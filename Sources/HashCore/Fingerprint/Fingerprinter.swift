@@ -1,0 +1,112 @@
+import SystemPackage
+
+/// Computes fingerprints of files or byte buffers: digests of the bytes, then a decode and a
+/// PDQ hash. Keeps its working memory between files; give each thread its own.
+public final class Fingerprinter {
+    public let decoder: ImageDecoder
+    public let dihedral: Bool
+    private let digester = Digester()
+    private let hasher = PDQHasher()
+    private var fileBuffer = ScratchBuffer<UInt8>()
+    /// Read size once a file is known to be over the decode limit (digests only).
+    private static let streamChunk = 1 << 20
+
+    public init(decoder: ImageDecoder = ImageDecoder(), dihedral: Bool = false) {
+        self.decoder = decoder
+        self.dihedral = dihedral
+    }
+
+    /// Fingerprints bytes already in memory (an upload).
+    public func fingerprint(bytes: UnsafeRawBufferPointer) -> Fingerprint {
+        let digests = digester.digests(of: bytes)
+        return Fingerprint(byteCount: bytes.count, digests: digests, image: fingerprintImage(bytes))
+    }
+
+    public func fingerprint(bytes: [UInt8]) -> Fingerprint {
+        bytes.withUnsafeBytes { fingerprint(bytes: $0) }
+    }
+
+    /// Reads the file once: digests of all its bytes, and, when it is small enough to decode,
+    /// its image fingerprint from the same bytes.
+    public func fingerprint(path: String) throws(FileReadError) -> Fingerprint {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+        } catch {
+            throw .cannotOpen(path: path, reason: Self.describe(error))
+        }
+        defer { try? descriptor.close() }
+        do {
+            let status = try descriptor.stat()
+            guard status.type == .regular else {
+                throw FileReadError.notARegularFile(path: path)
+            }
+            let expected = Int(clamping: status.size)
+            defer { fileBuffer.releaseIfLarge() }
+            return try readAndFingerprint(descriptor, expectedSize: expected)
+        } catch let error as FileReadError {
+            throw error
+        } catch {
+            throw .readFailed(path: path, reason: Self.describe(error))
+        }
+    }
+
+    private func readAndFingerprint(_ descriptor: FileDescriptor, expectedSize: Int) throws -> Fingerprint {
+        let limit = decoder.limits.maxFileBytes
+        // One byte more than expected, so that a file that grew since stat is noticed.
+        var capacity = min(expectedSize, limit) + 1
+        var buffer = fileBuffer.reserve(capacity)
+        var filled = 0
+        while true {
+            if filled == capacity {
+                guard capacity <= limit else {
+                    return try streamDigests(descriptor, alreadyRead: UnsafeRawBufferPointer(start: buffer, count: filled))
+                }
+                capacity = min(capacity * 2, limit + 1)
+                buffer = fileBuffer.grow(to: capacity, keeping: filled)
+            }
+            let read = try descriptor.read(into: UnsafeMutableRawBufferPointer(start: buffer + filled, count: capacity - filled))
+            if read == 0 {
+                break
+            }
+            filled += read
+        }
+        return fingerprint(bytes: UnsafeRawBufferPointer(start: buffer, count: filled))
+    }
+
+    /// Over the decode limit: the digests are still worth having, so read on without keeping.
+    private func streamDigests(_ descriptor: FileDescriptor, alreadyRead: UnsafeRawBufferPointer) throws -> Fingerprint {
+        digester.reset()
+        digester.update(alreadyRead)
+        var total = alreadyRead.count
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.streamChunk, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            let read = try descriptor.read(into: chunk)
+            if read == 0 {
+                break
+            }
+            digester.update(UnsafeRawBufferPointer(rebasing: chunk[0..<read]))
+            total += read
+        }
+        let limit = decoder.limits.maxFileBytes
+        return Fingerprint(byteCount: total, digests: digester.finish(), image: .failure(.fileTooLarge(bytes: total, limit: limit)))
+    }
+
+    private func fingerprintImage(_ bytes: UnsafeRawBufferPointer) -> Result<ImageFingerprint, ImageDecodeError> {
+        do {
+            let decoded = try decoder.decode(bytes)
+            let pdq = hasher.hash(decoded.image, dihedral: dihedral)
+            return .success(ImageFingerprint(format: decoded.format, width: decoded.sourceWidth, height: decoded.sourceHeight, pdq: pdq))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let errno = error as? Errno {
+            return errno.description
+        }
+        return String(describing: error)
+    }
+}

@@ -1,0 +1,65 @@
+/// A PDQ hash with its quality, and when asked, the hashes of the eight rotations and flips.
+public struct PDQResult: Sendable, Equatable {
+    public var hash: PDQHash
+    /// 0...100; below `PDQ.qualityThreshold` the hash says little about the image.
+    public var quality: Int
+    /// Indexed by `DihedralTransform.rawValue` (so `dihedral[0] == hash`); empty unless asked.
+    public var dihedral: [PDQHash]
+
+    public var isLowQuality: Bool { quality < PDQ.qualityThreshold }
+}
+
+/// Computes PDQ hashes, reusing its working memory from one image to the next. Not for
+/// sharing between threads: give each worker its own.
+public final class PDQHasher {
+    private var luma = ScratchBuffer<Float>()
+    private var scratch = ScratchBuffer<Float>()
+    private var columnSums = ScratchBuffer<Float>()
+    private let block = UnsafeMutablePointer<Float>.allocate(capacity: 64 * 64)
+    private let dctTemporary = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 64)
+    private let dct = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 16)
+    private let transformed = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 16)
+
+    public init() {}
+
+    deinit {
+        block.deallocate()
+        dctTemporary.deallocate()
+        dct.deallocate()
+        transformed.deallocate()
+    }
+
+    public func hash(_ image: RGBImage, dihedral: Bool = false) -> PDQResult {
+        let rows = image.height
+        let columns = image.width
+        guard rows >= PDQ.minimumDimension, columns >= PDQ.minimumDimension else {
+            return PDQResult(hash: .zero, quality: 0, dihedral: dihedral ? Array(repeating: .zero, count: 8) : [])
+        }
+        let pixels = rows * columns
+        let lumaPointer = luma.reserve(pixels)
+        let scratchPointer = scratch.reserve(pixels)
+        let sumsPointer = columnSums.reserve(columns)
+        defer {
+            luma.releaseIfLarge()
+            scratch.releaseIfLarge()
+        }
+
+        PDQ.luma(of: image, into: lumaPointer)
+        PDQ.jaroszFilter(lumaPointer, scratch: scratchPointer, rows: rows, columns: columns, sums: sumsPointer)
+        PDQ.decimate(lumaPointer, rows: rows, columns: columns, into: block)
+        let quality = PDQ.quality(of: block)
+        PDQ.dct64To16(block, temporary: dctTemporary, into: dct)
+        let hash = PDQ.threshold(dct)
+        guard dihedral else {
+            return PDQResult(hash: hash, quality: quality, dihedral: [])
+        }
+        let variants = DihedralTransform.allCases.map { transform in
+            if transform == .original {
+                return hash
+            }
+            PDQ.transformDCT(dct, transform, into: transformed)
+            return PDQ.threshold(transformed)
+        }
+        return PDQResult(hash: hash, quality: quality, dihedral: variants)
+    }
+}

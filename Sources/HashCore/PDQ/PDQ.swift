@@ -29,14 +29,32 @@ public enum PDQ {
     /// the last bit for some pixels; hash lists in the wild come from the Python path.)
     static func luma(of image: RGBImage, into luma: UnsafeMutablePointer<Float>) {
         image.pixels.withUnsafeBufferPointer { rgb in
-            let count = image.width * image.height
-            for index in 0..<count {
-                let red = Double(rgb[3 * index])
-                let green = Double(rgb[3 * index + 1])
-                let blue = Double(rgb[3 * index + 2])
-                luma[index] = Float(red * 0.299 + green * 0.587 + blue * 0.114)
+            for index in 0..<(image.width * image.height) {
+                luma[index] = Self.luma(rgb.baseAddress! + 3 * index)
             }
         }
+    }
+
+    /// Each channel's products, as doubles: looking them up gives the very same doubles as
+    /// multiplying, with fewer instructions.
+    static let lumaProducts: [Double] = {
+        var products: [Double] = []
+        for coefficient in [0.299, 0.587, 0.114] {
+            for value in 0..<256 {
+                products.append(Double(value) * coefficient)
+            }
+        }
+        return products
+    }()
+
+    @inline(__always)
+    static func luma(_ pixel: UnsafePointer<UInt8>, products: UnsafePointer<Double>) -> Float {
+        Float(products[Int(pixel[0])] + products[256 + Int(pixel[1])] + products[512 + Int(pixel[2])])
+    }
+
+    @inline(__always)
+    static func luma(_ pixel: UnsafePointer<UInt8>) -> Float {
+        Float(Double(pixel[0]) * 0.299 + Double(pixel[1]) * 0.587 + Double(pixel[2]) * 0.114)
     }
 
     // MARK: Stage 2: Jarosz filter (box filter applied twice)
@@ -100,14 +118,27 @@ public enum PDQ {
     /// The same filter down every column at once: one running sum per column, rows visited in
     /// order, so each column sees exactly the float operations `boxFilter1D` would do with
     /// stride `columns`, while memory is read row by row instead of column by column.
-    /// `sums` holds `columns` floats of scratch.
+    /// `sums` holds `columns` floats of scratch. With `keepingRows` (ascending, repeats
+    /// allowed), only those output rows are computed, written one after another.
     static func boxFilterAlongColumns(
         _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
-        rows: Int, columns: Int, window: Int, sums: UnsafeMutablePointer<Float>
+        rows: Int, columns: Int, window: Int, sums: UnsafeMutablePointer<Float>,
+        keepingRows keep: [Int]? = nil
     ) {
         let halfWindow = (window + 2) / 2
         sums.initialize(repeating: 0, count: columns)
         let rowVector = RowVectorOps(columns: columns)
+        var nextKept = 0
+        @inline(__always) func write(_ row: Int, held: Int) {
+            guard let keep else {
+                rowVector.divide(sums, by: Float(held), into: output + row * columns)
+                return
+            }
+            while nextKept < keep.count && keep[nextKept] == row {
+                rowVector.divide(sums, by: Float(held), into: output + nextKept * columns)
+                nextKept += 1
+            }
+        }
         var held = 0
         var readRow = 0
         var leftRow = 0
@@ -120,13 +151,13 @@ public enum PDQ {
         for _ in 0..<(window - halfWindow + 1) {
             rowVector.add(input + readRow * columns, to: sums)
             held += 1
-            rowVector.divide(sums, by: Float(held), into: output + writeRow * columns)
+            write(writeRow, held: held)
             readRow += 1
             writeRow += 1
         }
         for _ in 0..<max(0, rows - window) {
             rowVector.slide(adding: input + readRow * columns, subtracting: input + leftRow * columns, sums: sums)
-            rowVector.divide(sums, by: Float(held), into: output + writeRow * columns)
+            write(writeRow, held: held)
             leftRow += 1
             readRow += 1
             writeRow += 1
@@ -134,7 +165,7 @@ public enum PDQ {
         for _ in 0..<(halfWindow - 1) {
             rowVector.subtract(input + leftRow * columns, from: sums)
             held -= 1
-            rowVector.divide(sums, by: Float(held), into: output + writeRow * columns)
+            write(writeRow, held: held)
             leftRow += 1
             writeRow += 1
         }
@@ -155,14 +186,18 @@ public enum PDQ {
 
     // MARK: Stage 3: decimation and quality
 
+    /// The row (or column) at the centre of each of the 64 cells along a side of `size`.
+    static func decimationIndices(_ size: Int) -> [Int] {
+        (0..<downsampledSize).map { Int(((Double($0) + 0.5) * Double(size)) / Double(downsampledSize)) }
+    }
+
     /// Samples the filtered image at the centres of a 64×64 grid of cells.
     static func decimate(_ input: UnsafePointer<Float>, rows: Int, columns: Int, into output: UnsafeMutablePointer<Float>) {
-        let size = downsampledSize
-        for outRow in 0..<size {
-            let inRow = Int(((Double(outRow) + 0.5) * Double(rows)) / Double(size))
-            for outColumn in 0..<size {
-                let inColumn = Int(((Double(outColumn) + 0.5) * Double(columns)) / Double(size))
-                output[outRow * size + outColumn] = input[inRow * columns + inColumn]
+        let rowIndices = decimationIndices(rows)
+        let columnIndices = decimationIndices(columns)
+        for (outRow, inRow) in rowIndices.enumerated() {
+            for (outColumn, inColumn) in columnIndices.enumerated() {
+                output[outRow * downsampledSize + outColumn] = input[inRow * columns + inColumn]
             }
         }
     }

@@ -12,9 +12,7 @@ public struct PDQResult: Sendable, Equatable {
 /// Computes PDQ hashes, reusing its working memory from one image to the next. Not for
 /// sharing between threads: give each worker its own.
 public final class PDQHasher {
-    private var luma = ScratchBuffer<Float>()
-    private var scratch = ScratchBuffer<Float>()
-    private var columnSums = ScratchBuffer<Float>()
+    private var buffers = PDQ.DownsampleBuffers()
     private let block = UnsafeMutablePointer<Float>.allocate(capacity: 64 * 64)
     private let dctTemporary = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 64)
     private let dct = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 16)
@@ -35,18 +33,10 @@ public final class PDQHasher {
         guard rows >= PDQ.minimumDimension, columns >= PDQ.minimumDimension else {
             return PDQResult(hash: .zero, quality: 0, dihedral: dihedral ? Array(repeating: .zero, count: 8) : [])
         }
-        let pixels = rows * columns
-        let lumaPointer = luma.reserve(pixels)
-        let scratchPointer = scratch.reserve(pixels)
-        let sumsPointer = columnSums.reserve(columns)
-        defer {
-            luma.releaseIfLarge()
-            scratch.releaseIfLarge()
+        defer { buffers.releaseIfLarge() }
+        image.pixels.withUnsafeBufferPointer { rgb in
+            PDQ.downsample(rgb: rgb.baseAddress!, rows: rows, columns: columns, buffers: &buffers, into: block)
         }
-
-        PDQ.luma(of: image, into: lumaPointer)
-        PDQ.jaroszFilter(lumaPointer, scratch: scratchPointer, rows: rows, columns: columns, sums: sumsPointer)
-        PDQ.decimate(lumaPointer, rows: rows, columns: columns, into: block)
         let quality = PDQ.quality(of: block)
         PDQ.dct64To16(block, temporary: dctTemporary, into: dct)
         let hash = PDQ.threshold(dct)

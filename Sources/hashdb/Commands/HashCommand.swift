@@ -1,0 +1,129 @@
+import ArgumentParser
+import HashCore
+
+struct HashCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hash",
+        abstract: "Fingerprint image files: SHA-256, SHA-1, MD5 and PDQ.",
+        discussion: """
+            One record per file, in the order the files were named (directories in name order), \
+            whatever --jobs is. JSON Lines fields: path, sha256, sha1, md5, pdq, quality, width, \
+            height, format; with --dihedral also "dihedral", the PDQ hashes of the 8 rotations and \
+            flips by name (orig, rot90, rot180, rot270, flipx, flipy, flipplus1, flipminus1).
+
+            A PDQ quality under 50 means the image has too little detail for its hash to mean much \
+            (blank or near-uniform images); the hash is reported anyway.
+
+            A file that cannot be read or decoded gets a record with "error" and "error_code" (and \
+            its digests, when its bytes could be read), and the run goes on. Exit status: 0 when \
+            every file was fingerprinted, 2 when any failed.
+
+            Examples:
+              hashdb hash photo.jpg
+              hashdb hash --format tsv --jobs 4 uploads/
+              find incoming -name '*.jpg' | hashdb hash -
+            """)
+
+    @Option(help: "Record format: jsonl (one JSON object per line) or tsv (a header row, then tab-separated rows).")
+    var format: RecordFormat = .jsonl
+
+    @OptionGroup var jobs: JobsOption
+
+    @Flag(help: "Also output the PDQ hashes of the 8 rotations and flips of each image.")
+    var dihedral = false
+
+    @Flag(help: """
+        Decode JPEGs at reduced size (libjpeg DCT scaling, at least 128 pixels a side): several \
+        times faster, but PDQ hashes differ from the reference's by a few bits.
+        """)
+    var fast = false
+
+    @OptionGroup var limitOptions: LimitOptions
+
+    @Argument(help: ArgumentHelp(
+        "Files and directories (walked recursively); - reads paths from standard input, one per line.",
+        valueName: "path"))
+    var paths: [String] = []
+
+    func validate() throws {
+        guard !paths.isEmpty else {
+            throw ValidationError("name at least one file or directory, or - to read paths from standard input")
+        }
+    }
+
+    func run() throws {
+        let output = StandardOutput()
+        let progress = ProgressLine()
+        let decoder = ImageDecoder(limits: limitOptions.limits, scaling: fast ? .fast : .exact)
+        let dihedral = self.dihedral
+        let format = self.format
+        if format == .tsv {
+            output.writeLine(FingerprintRecord.tsvHeader(dihedral: dihedral).joined(separator: "\t"))
+        }
+        var files = 0
+        var failures = 0
+        OrderedParallelMap<String, Result<Fingerprint, FileReadError>>(jobs: jobs.count).run(
+            PathWalker(arguments: paths),
+            makeWorker: { Fingerprinter(decoder: decoder, dihedral: dihedral) },
+            transform: { fingerprinter, path in
+                Result { () throws(FileReadError) in try fingerprinter.fingerprint(path: path) }
+            },
+            emit: { path, outcome in
+                files += 1
+                let record = HashRecord(path: path, outcome: outcome)
+                if !record.succeeded {
+                    failures += 1
+                }
+                output.writeLine(format == .jsonl ? record.json() : record.tsv(dihedral: dihedral))
+                progress.update("hashed \(files) files, \(failures) failed, \(Int(Double(files) / max(progress.elapsedSeconds, 0.001))) files/s")
+            })
+        output.flush()
+        progress.finish()
+        if failures > 0 {
+            StandardError.line("hashdb hash: \(failures) of \(files) files could not be fingerprinted")
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// One file's line of `hashdb hash` output.
+struct HashRecord {
+    let path: String
+    let outcome: Result<Fingerprint, FileReadError>
+
+    var succeeded: Bool {
+        guard case .success(let fingerprint) = outcome else { return false }
+        return fingerprint.imageFingerprint != nil
+    }
+
+    func json() -> String {
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("path", path)
+        switch outcome {
+        case .success(let fingerprint):
+            FingerprintRecord.writeJSONFields(of: fingerprint, into: &json)
+        case .failure(let error):
+            FingerprintRecord.writeJSONError(error.description, code: error.code, into: &json)
+        }
+        json.endObject()
+        return json.output
+    }
+
+    func tsv(dihedral: Bool) -> String {
+        let fields: [String]
+        switch outcome {
+        case .success(let fingerprint):
+            let error: String?
+            if case .failure(let decodeError) = fingerprint.image {
+                error = decodeError.description
+            } else {
+                error = nil
+            }
+            fields = FingerprintRecord.tsvRow(path: path, fingerprint: fingerprint, error: error, dihedral: dihedral)
+        case .failure(let readError):
+            fields = FingerprintRecord.tsvRow(path: path, fingerprint: nil, error: readError.description, dihedral: dihedral)
+        }
+        return fields.joined(separator: "\t")
+    }
+}

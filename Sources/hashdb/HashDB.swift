@@ -1,0 +1,20 @@
+import ArgumentParser
+
+@main
+struct HashDB: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hashdb",
+        abstract: "Match images against lists of known material, exactly and perceptually.",
+        discussion: """
+            Fingerprints are SHA-256, SHA-1 and MD5 of the file bytes and Meta's PDQ perceptual \
+            hash (256 bits; two images are a near match at Hamming distance 31 or less).
+
+            Start with `hashdb hash FILE...` to see what an image's fingerprints are.
+            """,
+        version: HashDBVersion.current,
+        subcommands: [HashCommand.self])
+}
+
+enum HashDBVersion {
+    static let current = "0.1.0"
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+enum RecordFormat: String, ExpressibleByArgument, CaseIterable {
+    case jsonl
+    case tsv
+}

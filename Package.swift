@@ -50,7 +50,8 @@ let package = Package(
         // Writes Fixtures/images and Fixtures/bad (see Fixtures/generate).
         .executableTarget(name: "generate-fixtures", dependencies: ["HashCore"]),
 
-        .testTarget(name: "HashCoreTests", dependencies: ["HashCore"], swiftSettings: cpuSettings),
-        .testTarget(name: "hashdbTests", dependencies: ["hashdb", "HashCore"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "HashCoreTests", dependencies: ["HashCore", "TestSupport"], swiftSettings: cpuSettings),
+        .testTarget(name: "hashdbTests", dependencies: ["hashdb", "HashCore", "TestSupport"]),
     ]
 )

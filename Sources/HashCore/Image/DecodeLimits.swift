@@ -33,11 +33,11 @@ public struct DecodeLimits: Sendable, Equatable {
         guard width > 0, height > 0 else {
             throw .invalidDimensions(width: width, height: height)
         }
-        guard width <= maxDimension, height <= maxDimension else {
-            throw .dimensionTooLarge(width: width, height: height, limit: maxDimension)
-        }
         guard width.multipliedReportingOverflow(by: height).partialValue <= maxPixels else {
             throw .tooManyPixels(width: width, height: height, limit: maxPixels)
+        }
+        guard width <= maxDimension, height <= maxDimension else {
+            throw .dimensionTooLarge(width: width, height: height, limit: maxDimension)
         }
     }
 }

@@ -1,26 +1,29 @@
 /// The fast path from RGB pixels to PDQ's 64×64 image: luma, the Jarosz filter and
-/// decimation in four passes that produce only what the 64×64 result depends on, with the
-/// same float results as `PDQ.luma`, `PDQ.jaroszFilter` and `PDQ.decimate` in turn (the tests
-/// hold it to that).
+/// decimation with the same float results as `PDQ.luma`, `PDQ.jaroszFilter` and
+/// `PDQ.decimate` in turn (the tests hold it to that), computing only what the 64×64 result
+/// depends on and keeping the intermediate images in cache-sized rings of rows:
 ///
-/// 1. Rows, from RGB: luma computed on the fly, eight rows at a time (one per vector lane).
-/// 2. Columns, in full (all columns at once, row by row).
-/// 3. Rows again, written only at the 64 sampled columns.
+/// 1. Rows, from RGB: luma computed on the fly, eight rows at a time (one per vector lane),
+///    into a ring of rows just deep enough for the column filter's window.
+/// 2. Columns, all at once, one output row at a time, as the rows they need arrive.
+/// 3. Rows again, eight at a time, kept only at the 64 sampled columns.
 /// 4. Columns again, over those 64 columns, written only at the 64 sampled rows.
 extension PDQ {
     /// Working memory for `downsample`, sized for the largest image seen so far.
     struct DownsampleBuffers: ~Copyable {
-        var first = ScratchBuffer<Float>()
-        var second = ScratchBuffer<Float>()
-        var line = ScratchBuffer<Float>()
+        var filteredRows = ScratchBuffer<Float>()
+        var columnFiltered = ScratchBuffer<Float>()
+        var sampledColumns = ScratchBuffer<Float>()
+        var columnSums = ScratchBuffer<Float>()
         var trailing = ScratchBuffer<SIMD8<Float>>()
         var tile = ScratchBuffer<SIMD8<Float>>()
         var keptSums = ScratchBuffer<SIMD8<Float>>()
         var keptHeld = ScratchBuffer<Float>()
 
         mutating func releaseIfLarge() {
-            first.releaseIfLarge()
-            second.releaseIfLarge()
+            filteredRows.releaseIfLarge()
+            columnFiltered.releaseIfLarge()
+            sampledColumns.releaseIfLarge()
         }
     }
 
@@ -31,51 +34,68 @@ extension PDQ {
         let windowAlongRows = jaroszWindowSize(columns)
         let windowAlongColumns = jaroszWindowSize(rows)
         let keptColumns = decimationIndices(columns)
-        // Rows padded to a multiple of 8, so that every group of eight rows stores all eight
-        // lanes (the padding rows are written but never read).
-        let paddedRows = (rows + 7) / 8 * 8
-        let first = buffers.first.reserve(paddedRows * max(columns, downsampledSize))
-        let second = buffers.second.reserve(rows * columns)
-        let line = buffers.line.reserve(max(columns, downsampledSize))
+        let kept = keptColumns.count
+        // Pass 1 output: a ring of rows. The column filter reads rows from its trailing edge
+        // up to half a window ahead of the row it writes; pass 1 fills eight rows at a time.
+        // A multiple of 8 rows, so that a group of eight never wraps.
+        let ringRows = (windowAlongColumns + 8 + 7) / 8 * 8
+        let filteredRows = buffers.filteredRows.reserve(ringRows * columns)
+        let columnFiltered = buffers.columnFiltered.reserve(8 * columns)
+        let sampledColumns = buffers.sampledColumns.reserve((rows + 7) / 8 * 8 * kept)
+        let columnSums = buffers.columnSums.reserve(max(columns, downsampledSize))
         let trailing = buffers.trailing.reserve(windowAlongRows)
         let tile = buffers.tile.reserve(8)
+        let keptSums = buffers.keptSums.reserve(kept)
+        let keptHeld = buffers.keptHeld.reserve(kept)
 
-        lumaProducts.withUnsafeBufferPointer { products in
-            for row in stride(from: 0, to: rows, by: 8) {
-                let source = LumaRowGroup(rgb: rgb, firstRow: row, rows: rows, columns: columns, products: products.baseAddress!)
-                let sink = EightRowWriter(first: first + row * columns, stride: columns, tile: tile)
-                boxFilterEightRows(source, columns: columns, window: windowAlongRows, trailing: trailing) { column, sum, held in
-                    sink.write(sum / SIMD8(repeating: held), at: column, last: column == columns - 1)
-                }
-            }
-        }
-        boxFilterAlongColumns(first, second, rows: rows, columns: columns, window: windowAlongColumns, sums: line)
-        // Second row pass: the running sums still walk every column, but only the 64 sampled
-        // columns are kept, as sums and divided afterwards, so that the hot loop does no division.
-        let keptSums = buffers.keptSums.reserve(keptColumns.count)
-        let keptHeld = buffers.keptHeld.reserve(keptColumns.count)
-        keptColumns.withUnsafeBufferPointer { keep in
-            let kept = keep.count
-            for row in stride(from: 0, to: rows, by: 8) {
-                let source = FloatRowGroup(first: second, firstRow: row, rows: rows, columns: columns)
-                var next = 0
-                var nextColumn = keep[0]
-                boxFilterEightRows(source, columns: columns, window: windowAlongRows, trailing: trailing) { column, sum, held in
-                    while column == nextColumn {
-                        keptSums[next] = sum
-                        keptHeld[next] = held
-                        next += 1
-                        nextColumn = next < kept ? keep[next] : -1
+        blueProducts.withUnsafeBufferPointer { blue in
+            redGreenProducts.withUnsafeBufferPointer { redGreen in
+                keptColumns.withUnsafeBufferPointer { keep in
+                    var rowsFiltered = 0
+                    /// Pass 1 for the next eight rows.
+                    func filterNextRows() {
+                        let source = LumaRowGroup(rgb: rgb, firstRow: rowsFiltered, rows: rows, columns: columns,
+                                                  redGreen: redGreen.baseAddress!, blue: blue.baseAddress!)
+                        let sink = EightRowWriter(first: filteredRows + (rowsFiltered % ringRows) * columns, stride: columns, tile: tile)
+                        boxFilterEightRows(source, columns: columns, window: windowAlongRows, trailing: trailing) { column, sum, held in
+                            sink.write(sum / SIMD8(repeating: held), at: column, last: column == columns - 1)
+                        }
+                        rowsFiltered += 8
+                    }
+                    var columnFilter = ColumnBoxFilter(rows: rows, columns: columns, window: windowAlongColumns, sums: columnSums)
+                    for group in stride(from: 0, to: rows, by: 8) {
+                        // Pass 2 for rows group..<group + 8.
+                        for row in group..<min(group + 8, rows) {
+                            while rowsFiltered <= min(rows - 1, columnFilter.lastRowNeeded) {
+                                filterNextRows()
+                            }
+                            columnFilter.step(output: columnFiltered + (row - group) * columns) { UnsafePointer(filteredRows + ($0 % ringRows) * columns) }
+                        }
+                        // Pass 3 on them: the running sums still walk every column, but only the 64
+                        // sampled columns are kept, as sums divided afterwards, so that the hot loop
+                        // does no division.
+                        let source = FloatRowGroup(first: columnFiltered, firstRow: 0, rows: min(8, rows - group), columns: columns)
+                        var next = 0
+                        var nextColumn = keep[0]
+                        boxFilterEightRows(source, columns: columns, window: windowAlongRows, trailing: trailing) { column, sum, held in
+                            while column == nextColumn {
+                                keptSums[next] = sum
+                                keptHeld[next] = held
+                                next += 1
+                                nextColumn = next < kept ? keep[next] : -1
+                            }
+                        }
+                        let sink = EightRowWriter(first: sampledColumns + group * kept, stride: kept, tile: tile)
+                        for index in 0..<kept {
+                            sink.store(keptSums[index] / SIMD8(repeating: keptHeld[index]), at: index)
+                        }
                     }
                 }
-                let sink = EightRowWriter(first: first + row * kept, stride: kept, tile: tile)
-                for index in 0..<kept {
-                    sink.store(keptSums[index] / SIMD8(repeating: keptHeld[index]), at: index)
-                }
             }
         }
-        boxFilterAlongColumns(first, block, rows: rows, columns: downsampledSize, window: windowAlongColumns,
-                              sums: line, keepingRows: decimationIndices(rows))
+        // Pass 4.
+        boxFilterAlongColumns(sampledColumns, block, rows: rows, columns: downsampledSize, window: windowAlongColumns,
+                              sums: columnSums, keepingRows: decimationIndices(rows))
     }
 
     /// The reference's 1-D box filter (`boxFilter1D`) along eight rows at once, one row per
@@ -215,22 +235,23 @@ struct FloatRowGroup: EightRowSource {
 /// Rows of an RGB image, turned into luma as they are read (`PDQ.luma`, exactly).
 struct LumaRowGroup: EightRowSource {
     let r0, r1, r2, r3, r4, r5, r6, r7: UnsafePointer<UInt8>
-    let products: UnsafePointer<Double>
+    let redGreen: UnsafePointer<Double>
+    let blue: UnsafePointer<Double>
 
-    init(rgb: UnsafePointer<UInt8>, firstRow: Int, rows: Int, columns: Int, products: UnsafePointer<Double>) {
+    init(rgb: UnsafePointer<UInt8>, firstRow: Int, rows: Int, columns: Int, redGreen: UnsafePointer<Double>, blue: UnsafePointer<Double>) {
         func row(_ lane: Int) -> UnsafePointer<UInt8> { rgb + min(firstRow + lane, rows - 1) * columns * 3 }
         (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3))
         (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7))
-        self.products = products
+        self.redGreen = redGreen
+        self.blue = blue
     }
 
     @inline(__always)
     func column(_ index: Int) -> SIMD8<Float> {
         let offset = 3 * index
-        return SIMD8(
-            PDQ.luma(r0 + offset, products: products), PDQ.luma(r1 + offset, products: products),
-            PDQ.luma(r2 + offset, products: products), PDQ.luma(r3 + offset, products: products),
-            PDQ.luma(r4 + offset, products: products), PDQ.luma(r5 + offset, products: products),
-            PDQ.luma(r6 + offset, products: products), PDQ.luma(r7 + offset, products: products))
+        @inline(__always) func luma(_ row: UnsafePointer<UInt8>) -> Float {
+            PDQ.luma(row + offset, redGreen: redGreen, blue: blue)
+        }
+        return SIMD8(luma(r0), luma(r1), luma(r2), luma(r3), luma(r4), luma(r5), luma(r6), luma(r7))
     }
 }

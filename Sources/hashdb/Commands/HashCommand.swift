@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HashCore
 
 struct HashCommand: ParsableCommand {
@@ -40,6 +41,9 @@ struct HashCommand: ParsableCommand {
 
     @OptionGroup var limitOptions: LimitOptions
 
+    @Flag(help: "Print a summary to standard error at the end: files, failures, seconds, files per second.")
+    var stats = false
+
     @Argument(help: ArgumentHelp(
         "Files and directories (walked recursively); - reads paths from standard input, one per line.",
         valueName: "path"))
@@ -79,6 +83,10 @@ struct HashCommand: ParsableCommand {
             })
         output.flush()
         progress.finish()
+        if stats {
+            let seconds = progress.elapsedSeconds
+            StandardError.line("files=\(files) failed=\(failures) seconds=\(String(format: "%.3f", seconds)) files_per_second=\(String(format: "%.2f", Double(files) / max(seconds, 1e-9)))")
+        }
         if failures > 0 {
             StandardError.line("hashdb hash: \(failures) of \(files) files could not be fingerprinted")
             throw ExitCode(2)

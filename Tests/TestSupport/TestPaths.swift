@@ -2,39 +2,39 @@ import Foundation
 
 /// Where the tests find the project's Fixtures/ and the shared conformance set, from this
 /// file's own location (tests cannot list resources outside their folder).
-enum TestPaths {
-    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+public enum TestPaths {
+    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static let fixtures = repositoryRoot.appendingPathComponent("Fixtures")
+    public static let fixtures = repositoryRoot.appendingPathComponent("Fixtures")
 
     /// `../shared` beside the checkout, or HASHDB_SHARED.
-    static let shared: URL = {
+    public static let shared: URL = {
         if let override = ProcessInfo.processInfo.environment["HASHDB_SHARED"], !override.isEmpty {
             return URL(fileURLWithPath: override)
         }
         return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
     }()
 
-    static let conformance = shared.appendingPathComponent("conformance/pdq")
+    public static let conformance = shared.appendingPathComponent("conformance/pdq")
 
-    static var conformanceAvailable: Bool {
+    public static var conformanceAvailable: Bool {
         FileManager.default.fileExists(atPath: conformance.appendingPathComponent("expected.tsv").path)
     }
 
     /// In CI a missing conformance set is a failure, never a silent skip.
-    static var isCI: Bool {
+    public static var isCI: Bool {
         let value = ProcessInfo.processInfo.environment["CI"] ?? ""
         return !value.isEmpty && value != "0" && value.lowercased() != "false"
     }
 }
 
 /// A tab-separated file with a header row, as expected.tsv files are.
-struct TSVTable {
-    let header: [String]
-    let rows: [[String: String]]
+public struct TSVTable: Sendable {
+    public let header: [String]
+    public let rows: [[String: String]]
 
-    init(contentsOf url: URL) throws {
+    public init(contentsOf url: URL) throws {
         let text = try String(contentsOf: url, encoding: .utf8)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         let header = lines.isEmpty ? [] : lines.removeFirst().components(separatedBy: "\t")

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import HashCore
+
+/// The project's own images (Fixtures/images, written by Fixtures/generate) against the hashes
+/// Meta's reference computes for them (Fixtures/expected.tsv): every decoder case.
+@Suite struct FixtureTests {
+    struct Row: Sendable, CustomTestStringConvertible {
+        let fields: [String: String]
+        subscript(_ name: String) -> String? { fields[name] }
+        var testDescription: String { fields["path"] ?? "?" }
+    }
+
+    static let rows: [Row] = {
+        let table = try? TSVTable(contentsOf: TestPaths.fixtures.appendingPathComponent("expected.tsv"))
+        return (table?.rows ?? []).map(Row.init)
+    }()
+
+    @Test func everyDecoderCaseHasAFixture() {
+        let paths = Set(Self.rows.compactMap { $0["path"] })
+        #expect(paths.count >= 39, "Fixtures/expected.tsv is missing or short: \(paths.count) rows")
+        for required in ["images/jpeg/progressive.jpg", "images/jpeg/cmyk.jpg", "images/jpeg/ycck.jpg",
+                         "images/png/gray2.png", "images/png/gray16.png", "images/png/palette-trns.png",
+                         "images/png/interlaced-rgba16.png", "images/webp/lossy-alpha.webp", "images/webp/lossless.webp"] {
+            #expect(paths.contains(required), "\(required) has no expected hashes")
+        }
+    }
+
+    @Test(arguments: rows)
+    func matchesReference(_ row: Row) throws {
+        let path = try #require(row["path"])
+        let fingerprint = try Fingerprinter(dihedral: true).fingerprint(path: TestPaths.fixtures.appendingPathComponent(path).path)
+        #expect(fingerprint.digests.sha256.hex == row["sha256"])
+        #expect(fingerprint.digests.sha1.hex == row["sha1"])
+        #expect(fingerprint.digests.md5.hex == row["md5"])
+        let image = try fingerprint.image.get()
+        #expect(String(image.width) == row["width"])
+        #expect(String(image.height) == row["height"])
+        #expect(image.pdq.hash.hex == row["pdq"])
+        #expect(String(image.pdq.quality) == row["quality"])
+        #expect(image.pdq.dihedral.map(\.hex).joined(separator: ",") == row["dihedral"])
+        let folder = path.split(separator: "/")[1]
+        #expect(image.format.rawValue == (folder == "other" ? "png" : String(folder)), "format is read from the bytes")
+    }
+}
+
+/// Every file under Fixtures/bad must be refused with the error Fixtures/bad/expected.tsv names.
+@Suite struct BadInputTests {
+    static let rows: [[String: String]] = {
+        let table = try? TSVTable(contentsOf: TestPaths.fixtures.appendingPathComponent("bad/expected.tsv"))
+        return table?.rows ?? []
+    }()
+
+    @Test func badFixturesArePresent() {
+        #expect(Self.rows.count >= 16)
+    }
+
+    @Test(arguments: rows.map { $0["file"] ?? "" })
+    func isRefusedWithTypedError(_ file: String) throws {
+        let expected = try #require(Self.rows.first { $0["file"] == file }?["error_code"])
+        let path = TestPaths.fixtures.appendingPathComponent("bad").appendingPathComponent(file).path
+        let fingerprint = try Fingerprinter().fingerprint(path: path)
+        guard case .failure(let error) = fingerprint.image else {
+            Issue.record("\(file) decoded, but should fail with \(expected)")
+            return
+        }
+        #expect(error.code == expected, "\(file): \(error)")
+        #expect(!error.description.isEmpty)
+    }
+
+    @Test func bombsAreRefusedBeforeDecoding() throws {
+        // A 100,000 × 100,000 PNG would need 30 GB of pixels: the refusal must come from the header.
+        let path = TestPaths.fixtures.appendingPathComponent("bad/bomb-100000x100000.png").path
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(bytes.count < 200)
+        #expect(throws: ImageDecodeError.tooManyPixels(width: 100_000, height: 100_000, limit: 100_000_000)) {
+            try ImageDecoder().decode(bytes)
+        }
+    }
+
+    @Test func limitsAreConfigurable() throws {
+        let path = TestPaths.fixtures.appendingPathComponent("images/jpeg/baseline.jpg").path
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(throws: ImageDecodeError.tooManyPixels(width: 320, height: 240, limit: 1000)) {
+            try ImageDecoder(limits: DecodeLimits(maxPixels: 1000)).decode(bytes)
+        }
+        #expect(throws: ImageDecodeError.dimensionTooLarge(width: 320, height: 240, limit: 300)) {
+            try ImageDecoder(limits: DecodeLimits(maxDimension: 300)).decode(bytes)
+        }
+        #expect(throws: ImageDecodeError.fileTooLarge(bytes: bytes.count, limit: 100)) {
+            try ImageDecoder(limits: DecodeLimits(maxFileBytes: 100)).decode(bytes)
+        }
+    }
+
+    @Test func fileOverTheDecodeLimitStillGetsItsDigests() throws {
+        let path = TestPaths.fixtures.appendingPathComponent("images/png/rgb8.png").path
+        let full = try Fingerprinter().fingerprint(path: path)
+        let limited = try Fingerprinter(decoder: ImageDecoder(limits: DecodeLimits(maxFileBytes: 1000))).fingerprint(path: path)
+        #expect(limited.digests == full.digests)
+        #expect(limited.byteCount == full.byteCount)
+        #expect(throws: ImageDecodeError.fileTooLarge(bytes: full.byteCount, limit: 1000)) { try limited.image.get() }
+    }
+
+    @Test func unreadablePathsAreTypedErrors() {
+        #expect(throws: FileReadError.self) { try Fingerprinter().fingerprint(path: "/nonexistent/image.jpg") }
+        #expect(throws: FileReadError.notARegularFile(path: TestPaths.fixtures.path)) {
+            try Fingerprinter().fingerprint(path: TestPaths.fixtures.path)
+        }
+    }
+
+    @Test func emptyAndUnknownBytes() {
+        #expect(throws: ImageDecodeError.empty) { try ImageDecoder().decode([UInt8]()) }
+        #expect(throws: ImageDecodeError.unsupportedFormat("BMP")) { try ImageDecoder().decode(Array("BM\u{0}\u{0}".utf8)) }
+        // Signatures alone, with nothing after them, are truncated images, not crashes.
+        for signature: [UInt8] in [[0xFF, 0xD8, 0xFF], [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBP".utf8)] {
+            #expect(throws: ImageDecodeError.self) { try ImageDecoder().decode(signature) }
+        }
+    }
+}

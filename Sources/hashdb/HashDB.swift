@@ -12,7 +12,7 @@ struct HashDB: ParsableCommand {
             Start with `hashdb hash FILE...` to see what an image's fingerprints are.
             """,
         version: HashDBVersion.current,
-        subcommands: [HashCommand.self])
+        subcommands: [HashCommand.self, BuildCommand.self, QueryCommand.self, InfoCommand.self, VerifyCommand.self])
 }
 
 enum HashDBVersion {

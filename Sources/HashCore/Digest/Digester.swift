@@ -17,6 +17,8 @@ public final class Digester {
             md5: EVP_MD_fetch(nil, "MD5", nil) ?? EVP_md5()!)
     }
 
+    static var sha256Algorithm: OpaquePointer { Algorithms.shared.sha256 }
+
     /// Bytes fed to each algorithm before moving on to the next: small enough to stay in L2.
     static let chunkSize = 64 << 10
 
@@ -79,5 +81,37 @@ public final class Digester {
         reset()
         update(bytes)
         return finish()
+    }
+}
+
+/// SHA-256 alone, fed in pieces: the database checksum.
+public final class SHA256Stream {
+    private let context: OpaquePointer
+
+    public init() {
+        guard let context = EVP_MD_CTX_new() else {
+            fatalError("OpenSSL could not allocate a digest context")
+        }
+        self.context = context
+        EVP_DigestInit_ex2(context, Digester.sha256Algorithm, nil)
+    }
+
+    deinit {
+        EVP_MD_CTX_free(context)
+    }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
+    }
+
+    public func finish() -> Bytes32 {
+        var output = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        output.withUnsafeMutableBufferPointer { buffer in
+            _ = EVP_DigestFinal_ex(context, buffer.baseAddress, &length)
+        }
+        EVP_DigestInit_ex2(context, Digester.sha256Algorithm, nil)
+        return Bytes32(bytes: output)
     }
 }

@@ -1,6 +1,6 @@
 /// Up to 32 bytes held inline as four big-endian words, so that comparing values compares
 /// their bytes in order (what sorted on-disk indexes need) and copying never allocates.
-public struct Bytes32: Hashable, Comparable, Sendable {
+public struct Bytes32: Hashable, Comparable, Sendable, BitwiseCopyable {
     public var w0: UInt64
     public var w1: UInt64
     public var w2: UInt64

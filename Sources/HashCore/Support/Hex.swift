@@ -42,16 +42,52 @@ public enum Hex {
 
     /// Parses exactly `byteCount` bytes of hex (2 × byteCount digits, no prefix, no spaces).
     public static func decode<S: StringProtocol>(_ text: S, byteCount: Int) throws(HexError) -> Bytes32 {
+        try decode(utf8: text.utf8, byteCount: byteCount) { String(text) }
+    }
+
+    /// Nibble values of ASCII hex digits, 0xFF for every other byte.
+    static let nibbleTable: [UInt8] = (0..<256).map { nibble(UInt8($0)) ?? 0xFF }
+
+    /// The fast path for bytes in memory (list parsing): a table lookup per digit.
+    static func decode(bytes: UnsafeRawBufferPointer, byteCount: Int) throws(HexError) -> Bytes32 {
+        guard bytes.count == byteCount * 2 else {
+            throw .wrongLength(text: String(decoding: bytes, as: UTF8.self), expected: [byteCount * 2])
+        }
+        return try nibbleTable.withUnsafeBufferPointer { (table) throws(HexError) -> Bytes32 in
+            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var invalid: UInt8 = 0
+            func word(_ index: Int) -> UInt64 {
+                var value: UInt64 = 0
+                let start = index * 16
+                let end = min(start + 16, bytes.count)
+                guard start < end else { return 0 }
+                for offset in start..<end {
+                    let nibble = table[Int(bytes[offset])]
+                    invalid |= nibble
+                    value = value << 4 | UInt64(nibble & 0x0F)
+                }
+                return value << UInt64(4 * (16 - (end - start)))
+            }
+            words = (word(0), word(1), word(2), word(3))
+            guard invalid & 0xF0 == 0 else {
+                let offset = bytes.firstIndex { table[Int($0)] == 0xFF } ?? 0
+                throw .invalidCharacter(text: String(decoding: bytes, as: UTF8.self), offset: offset)
+            }
+            return Bytes32(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
+        }
+    }
+
+    /// The same, from UTF-8 bytes; `text` makes the error message only when there is one.
+    static func decode<C: Collection>(utf8: C, byteCount: Int, text: () -> String) throws(HexError) -> Bytes32 where C.Element == UInt8 {
         precondition(byteCount >= 0 && byteCount <= 32, "byteCount out of range")
-        let utf8 = text.utf8
         guard utf8.count == byteCount * 2 else {
-            throw .wrongLength(text: String(text), expected: [byteCount * 2])
+            throw .wrongLength(text: text(), expected: [byteCount * 2])
         }
         var value = Bytes32.zero
         var offset = 0
         for character in utf8 {
             guard let nibble = nibble(character) else {
-                throw .invalidCharacter(text: String(text), offset: offset)
+                throw .invalidCharacter(text: text(), offset: offset)
             }
             value.setNibble(nibble, at: offset)
             offset += 1

@@ -82,6 +82,13 @@ public struct JSONWriter {
         bool(value)
     }
 
+    /// A member whose value is JSON text already (written as it is: the caller vouches for it).
+    public mutating func member(_ name: String, rawJSON: String) {
+        key(name)
+        separate()
+        output.append(rawJSON)
+    }
+
     public mutating func member(_ name: String, strings values: [String]) {
         key(name)
         beginArray()

@@ -1,0 +1,789 @@
+import Foundation
+
+/// Builds a database file from rows, in memory bounded by `Options.memoryBudget` plus 8 bytes
+/// a row, however many rows there are: everything else goes through external sorts in a
+/// working directory next to the output (docs/FORMAT.md defines what comes out).
+///
+/// 1. `add` appends each row to a spill file and queues its link keys (its digests, or its PDQ
+///    hash when it has no digest) for sorting.
+/// 2. The sorted keys are walked in order; rows sharing a key are united (union-find), and
+///    each distinct key is written, in order, to a key stream.
+/// 3. Each group of united rows becomes an entry; entries are numbered in the order of their
+///    smallest key.
+/// 4. Rows are sorted by entry, merged, and written as entries, ids and label sets; their PDQ
+///    hashes and ids are queued for their own sorts.
+/// 5. The key stream, already sorted, becomes the digest indexes; the sorted PDQ hashes and
+///    id hashes become their sections; everything is assembled into the file.
+public final class DatabaseBuilder {
+    public struct Options: Sendable {
+        /// Where working files go: a directory created (and removed) inside it.
+        public var workDirectoryParent: String
+        /// Bytes of sort buffers in use at once (each sort gets its share).
+        public var memoryBudget: Int
+        /// Recorded in the header when set; otherwise the file holds no wall-clock time.
+        public var createdAt: Int64?
+
+        public init(workDirectoryParent: String, memoryBudget: Int = 512 << 20, createdAt: Int64? = nil) {
+            self.workDirectoryParent = workDirectoryParent
+            self.memoryBudget = memoryBudget
+            self.createdAt = createdAt
+        }
+    }
+
+    public struct Summary: Sendable, Equatable {
+        public var rows = 0
+        public var entries = 0
+        public var digests: [DigestKind: Int] = [:]
+        public var pdqHashes = 0
+        public var checksum = Bytes32.zero
+    }
+
+    /// One input for the build manifest.
+    public struct ManifestInput: Sendable, Equatable {
+        public var name: String
+        public var sha256: String?
+        public var format: String
+        public var rows: Int
+        public var rejected: Int
+
+        public init(name: String, sha256: String?, format: String, rows: Int, rejected: Int) {
+            self.name = name
+            self.sha256 = sha256
+            self.format = format
+            self.rows = rows
+            self.rejected = rejected
+        }
+    }
+
+    /// Longest id accepted, in bytes.
+    public static let maximumIDLength = 4096
+
+    private let options: Options
+    private let workDirectory: String
+    private let rowSpill: BufferedFileWriter
+    private let links: ExternalSorter<LinkKey>
+    private var rowCount = 0
+    private var labels = LabelInterner()
+    private var rowLabelSets: [RowLabelSet: UInt32] = [:]
+    private var rowLabelSetList: [RowLabelSet] = []
+    private var manifestInputs: [ManifestInput] = []
+    private var manifestOptions: [String: String] = [:]
+
+    public init(options: Options) throws {
+        self.options = options
+        workDirectory = AtomicFile.temporaryPath(for: options.workDirectoryParent + "/hashdb-build", kind: "work")
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: false)
+        rowSpill = try BufferedFileWriter(path: workDirectory + "/rows.spill")
+        links = ExternalSorter(directory: workDirectory, name: "links", memoryBudget: options.memoryBudget / 2)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: workDirectory)
+    }
+
+    public func addManifestInput(_ input: ManifestInput) {
+        manifestInputs.append(input)
+    }
+
+    public func setManifestOption(_ name: String, _ value: String) {
+        manifestOptions[name] = value
+    }
+
+    /// Queues one row. Rows must have a digest or a PDQ hash, and ids of at most
+    /// `maximumIDLength` bytes (callers report violations as row errors).
+    public func add(_ row: ListRow) throws {
+        precondition(row.hasHash, "rows without a hash are rejected by the reader")
+        guard rowCount < Int(UInt32.max) else {
+            throw InputError(file: "(build)", reason: "more than \(UInt32.max) rows")
+        }
+        let rowNumber = UInt32(rowCount)
+        rowCount += 1
+
+        if let sha256 = row.sha256 { try links.add(LinkKey(value: sha256, row: rowNumber, kind: LinkKey.kindCode(.sha256))) }
+        if let sha1 = row.sha1 { try links.add(LinkKey(value: sha1, row: rowNumber, kind: LinkKey.kindCode(.sha1))) }
+        if let md5 = row.md5 { try links.add(LinkKey(value: md5, row: rowNumber, kind: LinkKey.kindCode(.md5))) }
+        if !row.hasDigest, let pdq = row.pdq {
+            try links.add(LinkKey(value: pdq.bits, row: rowNumber, kind: LinkKey.pdqKind))
+        }
+        try SpilledRow.write(labelSet: labelSetID(row), added: row.added, pdq: row.pdq, quality: row.quality, id: row.id, to: rowSpill)
+    }
+
+    private var labelListIDs: [[String]: [UInt32]] = [:]
+
+    /// The row's categories and sources as an interned set. Lists repeat a few label lists
+    /// over millions of rows, so each distinct list is resolved once.
+    private func labelSetID(_ row: ListRow) -> UInt32 {
+        func ids(_ list: [String]) -> [UInt32] {
+            if let known = labelListIDs[list] { return known }
+            let resolved = labels.ids(list)
+            labelListIDs[list] = resolved
+            return resolved
+        }
+        let labelSet = RowLabelSet(categories: ids(row.categories), sources: ids(row.sources))
+        if let known = rowLabelSets[labelSet] {
+            return known
+        }
+        let id = UInt32(rowLabelSetList.count)
+        rowLabelSets[labelSet] = id
+        rowLabelSetList.append(labelSet)
+        return id
+    }
+
+    /// Builds the database and renames it over `path`. Consumes the builder.
+    public func write(to path: String, progress: ((String) -> Void)? = nil) throws -> Summary {
+        try rowSpill.close()
+        var summary = Summary()
+        summary.rows = rowCount
+
+        // Stage 2: unite rows that share a key; write the distinct keys in order.
+        progress?("linking \(rowCount) rows by their digests")
+        var forest = UnionFind(count: rowCount)
+        let keyStream = try BufferedFileWriter(path: workDirectory + "/keys.spill")
+        var keyCounts = [Int](repeating: 0, count: 4)
+        var ordinal: UInt32 = 0
+        var previous: LinkKey?
+        var groupRoot = 0
+        try links.forEachSorted { key, _ in
+            if let last = previous, last.kind == key.kind, last.value == key.value {
+                groupRoot = forest.union(groupRoot, Int(key.row))
+            } else {
+                if previous != nil { ordinal += 1 }
+                groupRoot = forest.find(Int(key.row))
+                keyCounts[Int(key.kind)] += 1
+                try KeyStreamRecord(kind: key.kind, value: key.value, row: key.row).write(to: keyStream)
+            }
+            forest.lowerCanonical(groupRoot, to: ordinal)
+            previous = key
+        }
+        try keyStream.close()
+        let distinctKeys = previous == nil ? 0 : Int(ordinal) + 1
+
+        // Stage 3: entries in the order of their smallest key.
+        progress?("ordering entries")
+        let entryOfRow = forest.entryNumbers(distinctKeys: distinctKeys)
+        let entryCount = entryOfRow.entryCount
+        summary.entries = entryCount
+
+        // Stage 4: rows grouped by entry.
+        progress?("grouping rows into \(entryCount) entries")
+        let grouped = ExternalSorter<UInt64>(directory: workDirectory, name: "groups", memoryBudget: options.memoryBudget / 2)
+        do {
+            let reader = try BufferedFileReader(path: workDirectory + "/rows.spill", bufferSize: 4 << 20)
+            for row in 0..<rowCount {
+                let bytes = try SpilledRow.readBytes(from: reader)
+                try grouped.add(UInt64(entryOfRow.entries[row]) << 32 | UInt64(row), payload: bytes)
+            }
+        }
+        try? FileManager.default.removeItem(atPath: workDirectory + "/rows.spill")
+
+        // Stage 5: merge each entry's rows.
+        progress?("writing entries")
+        let finalLabels = labels.sortedMapping()
+        let entriesFile = try BufferedFileWriter(path: workDirectory + "/entries.section")
+        let idOffsets = try BufferedFileWriter(path: workDirectory + "/id-offsets.part")
+        let idData = try BufferedFileWriter(path: workDirectory + "/id-data.part")
+        let pdqSorter = ExternalSorter<PDQKey>(directory: workDirectory, name: "pdq", memoryBudget: options.memoryBudget / 4)
+        let idSorter = ExternalSorter<IDKey>(directory: workDirectory, name: "ids", memoryBudget: options.memoryBudget / 4)
+        var labelSetWords: [UInt32] = []
+        var labelSetOffsets: [EntryLabelSet: UInt32] = [:]
+        var idCount = 0
+        let canonicalKeys = try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfRow.canonicalOrdinals)
+        try idOffsets.writeLittleEndian(UInt64(0))
+
+        var currentEntry = -1
+        var rowsOfEntry: [SpilledRow] = []
+        func flushEntry() throws {
+            guard currentEntry >= 0 else { return }
+            let merged = MergedEntry(rows: rowsOfEntry, labelSets: rowLabelSetList, labelMapping: finalLabels.mapping)
+            var ids = merged.ids
+            if ids.isEmpty {
+                ids = [Array(try canonicalKeys.key(forEntry: currentEntry).utf8)]
+            }
+            let labelSet = EntryLabelSet(categories: merged.categories, sources: merged.sources)
+            let labelOffset: UInt32
+            if let known = labelSetOffsets[labelSet] {
+                labelOffset = known
+            } else {
+                labelOffset = UInt32(labelSetWords.count)
+                labelSetOffsets[labelSet] = labelOffset
+                labelSetWords += [UInt32(labelSet.categories.count), UInt32(labelSet.sources.count)] + labelSet.categories + labelSet.sources
+            }
+            try entriesFile.writeLittleEndian(merged.added ?? 0)
+            try entriesFile.writeLittleEndian(UInt32(idCount))
+            try entriesFile.writeLittleEndian(UInt32(ids.count))
+            try entriesFile.writeLittleEndian(labelOffset)
+            try entriesFile.writeLittleEndian(UInt32(0))
+            for id in ids {
+                try idData.write(id)
+                try idOffsets.writeLittleEndian(UInt64(idData.size))
+                try idSorter.add(IDKey(hash: DatabaseFormat.idHash(id), entry: UInt32(currentEntry)))
+                idCount += 1
+            }
+            for (hash, quality) in merged.pdqs {
+                try pdqSorter.add(PDQKey(hash: hash.bits, entry: UInt32(currentEntry), quality: quality.map(UInt8.init) ?? DatabaseFormat.unknownQuality))
+            }
+        }
+        try grouped.forEachSorted { key, payload in
+            let entry = Int(key >> 32)
+            if entry != currentEntry {
+                try flushEntry()
+                currentEntry = entry
+                rowsOfEntry.removeAll(keepingCapacity: true)
+            }
+            rowsOfEntry.append(try SpilledRow.decode(payload))
+        }
+        try flushEntry()
+        try entriesFile.close()
+        try idOffsets.close()
+        try idData.close()
+
+        // Stage 6: the digest indexes, from the key stream.
+        progress?("writing digest indexes")
+        var sections: [SectionContent] = []
+        sections.append(SectionContent(kind: .entries, count: entryCount, pieces: [.file(workDirectory + "/entries.section")]))
+        let idDataSize = try SectionContent.fileSize(workDirectory + "/id-data.part")
+        sections.append(SectionContent(kind: .idStrings, count: idCount, pieces: [
+            .bytes(Self.poolHeader(count: idCount, bytes: idDataSize)), .file(workDirectory + "/id-offsets.part"),
+            .file(workDirectory + "/id-data.part"),
+        ]))
+        sections.append(Self.stringPoolSection(.labelStrings, finalLabels.names))
+        var labelSetBytes = LittleEndianBytes()
+        for word in labelSetWords { labelSetBytes.u32(word) }
+        sections.append(SectionContent(kind: .labelSets, count: labelSetWords.count, pieces: [.bytes(labelSetBytes.bytes)]))
+        sections += try writeDigestIndexes(counts: keyCounts, entryOfRow: entryOfRow)
+        for kind in DigestKind.allCases {
+            summary.digests[kind] = keyCounts[Int(LinkKey.kindCode(kind))]
+        }
+
+        // Stage 7: the PDQ table and the id index, from their sorts.
+        progress?("writing the PDQ table and id index")
+        let pdqHashes = try BufferedFileWriter(path: workDirectory + "/pdq-hashes.part")
+        let pdqRecords = try BufferedFileWriter(path: workDirectory + "/pdq-records.part")
+        try pdqSorter.forEachSorted { key, _ in
+            try pdqHashes.write(key.hash.bytes())
+            try pdqRecords.writeLittleEndian(key.entry)
+            try pdqRecords.write([key.quality, 0, 0, 0])
+        }
+        try pdqHashes.close()
+        try pdqRecords.close()
+        summary.pdqHashes = pdqSorter.count
+        var pdqHeader = LittleEndianBytes()
+        pdqHeader.int(pdqSorter.count)
+        pdqHeader.int(DatabaseFormat.indexHeaderSize)
+        pdqHeader.int(DatabaseFormat.indexHeaderSize + (pdqSorter.count * 32 + 63) / 64 * 64)
+        pdqHeader.padTo(DatabaseFormat.indexHeaderSize)
+        sections.append(SectionContent(kind: .pdqTable, count: pdqSorter.count, pieces: [
+            .bytes(pdqHeader.bytes), .file(workDirectory + "/pdq-hashes.part"), .alignTo64, .file(workDirectory + "/pdq-records.part"),
+        ]))
+        let idIndex = try BufferedFileWriter(path: workDirectory + "/id-index.section")
+        try idSorter.forEachSorted { key, _ in
+            try idIndex.writeLittleEndian(key.hash)
+            try idIndex.writeLittleEndian(key.entry)
+            try idIndex.writeLittleEndian(UInt32(0))
+        }
+        try idIndex.close()
+        sections.append(SectionContent(kind: .idIndex, count: idSorter.count, pieces: [.file(workDirectory + "/id-index.section")]))
+        sections.append(SectionContent(kind: .manifest, count: 0, pieces: [.bytes(Array(manifestJSON(summary: summary).utf8))]))
+
+        progress?("writing \(path)")
+        summary.checksum = try DatabaseFileWriter.write(sections: sections, entryCount: entryCount, createdAt: options.createdAt, to: path)
+        return summary
+    }
+
+    private func writeDigestIndexes(counts: [Int], entryOfRow: EntryNumbering) throws -> [SectionContent] {
+        var sections: [SectionContent] = []
+        var writers: [DigestIndexWriter] = []
+        for kind in DigestKind.allCases {
+            writers.append(try DigestIndexWriter(kind: kind, count: counts[Int(LinkKey.kindCode(kind))], directory: workDirectory))
+        }
+        let reader = try BufferedFileReader(path: workDirectory + "/keys.spill", bufferSize: 4 << 20)
+        while let record = try KeyStreamRecord.read(from: reader) {
+            guard record.kind != LinkKey.pdqKind else { continue }
+            try writers[Int(record.kind)].add(record.value, entry: entryOfRow.entries[Int(record.row)])
+        }
+        for writer in writers {
+            sections.append(try writer.finish())
+        }
+        return sections
+    }
+
+    private func manifestJSON(summary: Summary) -> String {
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("tool", "hashdb")
+        json.member("version", HashCoreVersion.current)
+        json.member("format", "\(DatabaseFormat.majorVersion).\(DatabaseFormat.minorVersion)")
+        json.key("inputs")
+        json.beginArray()
+        for input in manifestInputs {
+            json.beginObject()
+            json.member("name", input.name)
+            if let sha256 = input.sha256 { json.member("sha256", sha256) }
+            json.member("format", input.format)
+            json.member("rows", input.rows)
+            json.member("rejected", input.rejected)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("options")
+        json.beginObject()
+        for (name, value) in manifestOptions.sorted(by: { $0.key < $1.key }) {
+            json.member(name, value)
+        }
+        json.endObject()
+        json.member("rows", summary.rows)
+        json.member("entries", summary.entries)
+        json.endObject()
+        return json.output
+    }
+
+    static func poolHeader(count: Int, bytes: Int) -> [UInt8] {
+        var header = LittleEndianBytes()
+        header.int(count)
+        header.int(bytes)
+        return header.bytes
+    }
+
+    static func stringPoolSection(_ kind: SectionKind, _ strings: [String]) -> SectionContent {
+        var offsets = LittleEndianBytes()
+        var data: [UInt8] = []
+        offsets.u64(0)
+        for string in strings {
+            data += Array(string.utf8)
+            offsets.int(data.count)
+        }
+        return SectionContent(kind: kind, count: strings.count, pieces: [.bytes(poolHeader(count: strings.count, bytes: data.count)), .bytes(offsets.bytes), .bytes(data)])
+    }
+}
+
+public enum HashCoreVersion {
+    public static let current = "0.1.0"
+}
+
+// MARK: - Records
+
+/// A key that links rows: (kind, value), with the row as tie-breaker so sorting is
+/// deterministic.
+struct LinkKey: ExternalSortKey {
+    var value: Bytes32
+    var row: UInt32
+    var kind: UInt8
+
+    static let pdqKind: UInt8 = 3
+
+    static func kindCode(_ kind: DigestKind) -> UInt8 {
+        switch kind {
+        case .sha256: 0
+        case .sha1: 1
+        case .md5: 2
+        }
+    }
+
+    static func kindName(_ code: UInt8) -> String {
+        switch code {
+        case 0: "sha256"
+        case 1: "sha1"
+        case 2: "md5"
+        default: "pdq"
+        }
+    }
+
+    /// Kind in the top 2 bits, then the value's first 62.
+    var sortPrefix: UInt64 { UInt64(kind) << 62 | value.w0 >> 2 }
+
+    static func < (lhs: LinkKey, rhs: LinkKey) -> Bool {
+        if lhs.kind != rhs.kind { return lhs.kind < rhs.kind }
+        if lhs.value != rhs.value { return lhs.value < rhs.value }
+        return lhs.row < rhs.row
+    }
+}
+
+/// A PDQ table row waiting to be sorted.
+struct PDQKey: ExternalSortKey {
+    var hash: Bytes32
+    var entry: UInt32
+    var quality: UInt8
+
+    var sortPrefix: UInt64 { hash.w0 }
+
+    static func < (lhs: PDQKey, rhs: PDQKey) -> Bool {
+        lhs.hash != rhs.hash ? lhs.hash < rhs.hash : lhs.entry < rhs.entry
+    }
+}
+
+/// An id index record waiting to be sorted.
+struct IDKey: ExternalSortKey {
+    var hash: UInt64
+    var entry: UInt32
+
+    var sortPrefix: UInt64 { hash }
+
+    static func < (lhs: IDKey, rhs: IDKey) -> Bool {
+        lhs.hash != rhs.hash ? lhs.hash < rhs.hash : lhs.entry < rhs.entry
+    }
+}
+
+extension UInt64: ExternalSortKey {
+    public var sortPrefix: UInt64 { self }
+}
+
+/// One distinct key, in sorted order, with one of its rows.
+struct KeyStreamRecord {
+    var kind: UInt8
+    var value: Bytes32
+    var row: UInt32
+
+    static let size = 37
+
+    func write(to writer: BufferedFileWriter) throws(FileIOError) {
+        var bytes = [UInt8](repeating: 0, count: Self.size)
+        bytes[0] = kind
+        bytes.withUnsafeMutableBytes { raw in
+            value.store(to: raw.baseAddress! + 1)
+            raw.storeBytes(of: row.littleEndian, toByteOffset: 33, as: UInt32.self)
+        }
+        try writer.write(bytes)
+    }
+
+    static func read(from reader: BufferedFileReader) throws(FileIOError) -> KeyStreamRecord? {
+        guard let bytes = try reader.read(size) else { return nil }
+        return KeyStreamRecord(kind: bytes[0], value: Bytes32(loadingFrom: bytes.baseAddress! + 1),
+                               row: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 33, as: UInt32.self)))
+    }
+}
+
+/// What the builder keeps of a row until its entry is written.
+struct SpilledRow {
+    var labelSet: UInt32
+    var added: Int64?
+    var pdq: PDQHash?
+    var quality: Int?
+    var id: [UInt8]?
+
+    private static let hasAdded: UInt8 = 1, hasPDQ: UInt8 = 2, hasQuality: UInt8 = 4, hasID: UInt8 = 8
+
+    /// Appends one row as a 4-byte length, then flags, quality, label set, and the optional
+    /// added time, PDQ hash and id.
+    static func write(labelSet: UInt32, added: Int64?, pdq: PDQHash?, quality: Int?, id: String?, to writer: BufferedFileWriter) throws(FileIOError) {
+        var flags: UInt8 = 0
+        var length = 6
+        if added != nil { flags |= hasAdded; length += 8 }
+        if pdq != nil { flags |= hasPDQ; length += 32 }
+        if quality != nil { flags |= hasQuality }
+        let idLength = id?.utf8.count ?? 0
+        if id != nil { flags |= hasID; length += 2 + idLength }
+        try writer.writeLittleEndian(UInt32(length))
+        try writer.write(value: (flags, UInt8(quality ?? 0)))
+        try writer.writeLittleEndian(labelSet)
+        if let added { try writer.writeLittleEndian(added) }
+        if let pdq { try writer.write(value: (pdq.bits.w0.bigEndian, pdq.bits.w1.bigEndian, pdq.bits.w2.bigEndian, pdq.bits.w3.bigEndian)) }
+        if var id {
+            try writer.write(value: UInt16(idLength).littleEndian)
+            let result = id.withUTF8 { bytes in Result { () throws(FileIOError) in try writer.write(UnsafeRawBufferPointer(bytes)) } }
+            try result.get()
+        }
+    }
+
+    static func readBytes(from reader: BufferedFileReader) throws -> UnsafeRawBufferPointer {
+        guard let head = try reader.read(4) else {
+            throw FileIOError(path: reader.path, operation: "read (rows end early)", errno: .ioError)
+        }
+        let length = Int(UInt32(littleEndian: head.loadUnaligned(as: UInt32.self)))
+        guard let bytes = try reader.read(length) else {
+            throw FileIOError(path: reader.path, operation: "read (row cut short)", errno: .ioError)
+        }
+        return bytes
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> SpilledRow {
+        let flags = bytes[0]
+        var offset = 2
+        let labelSet = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        offset += 4
+        var row = SpilledRow(labelSet: labelSet)
+        if flags & hasAdded != 0 {
+            row.added = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+            offset += 8
+        }
+        if flags & hasPDQ != 0 {
+            row.pdq = PDQHash(bits: Bytes32(loadingFrom: bytes.baseAddress! + offset))
+            offset += 32
+        }
+        if flags & hasQuality != 0 {
+            row.quality = Int(bytes[1])
+        }
+        if flags & hasID != 0 {
+            let length = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+            offset += 2
+            row.id = Array(bytes[offset..<(offset + length)])
+        }
+        return row
+    }
+}
+
+/// Category and source ids of one row (label ids in the order first seen), sorted.
+struct RowLabelSet: Hashable {
+    var categories: [UInt32]
+    var sources: [UInt32]
+}
+
+/// Category and source ids of one entry (final label ids), sorted.
+struct EntryLabelSet: Hashable {
+    var categories: [UInt32]
+    var sources: [UInt32]
+}
+
+/// Category and source names, each given an id when first seen; at the end renumbered in
+/// sorted order, which is what the file stores.
+struct LabelInterner {
+    private var ids: [String: UInt32] = [:]
+    private var names: [String] = []
+
+    mutating func ids(_ labels: [String]) -> [UInt32] {
+        var result: [UInt32] = []
+        for label in labels {
+            if let id = ids[label] {
+                result.append(id)
+            } else {
+                let id = UInt32(names.count)
+                ids[label] = id
+                names.append(label)
+                result.append(id)
+            }
+        }
+        return Array(Set(result)).sorted()
+    }
+
+    /// The names in byte order, and for each first-seen id its position among them.
+    func sortedMapping() -> (names: [String], mapping: [UInt32]) {
+        let order = names.indices.sorted { names[$0].utf8.lexicographicallyPrecedes(names[$1].utf8) }
+        var mapping = [UInt32](repeating: 0, count: names.count)
+        for (position, id) in order.enumerated() {
+            mapping[id] = UInt32(position)
+        }
+        return (order.map { names[$0] }, mapping)
+    }
+}
+
+/// The rows of one entry, merged.
+struct MergedEntry {
+    var ids: [[UInt8]]
+    var categories: [UInt32]
+    var sources: [UInt32]
+    var added: Int64?
+    /// Distinct PDQ hashes with the best known quality of each.
+    var pdqs: [(PDQHash, Int?)]
+
+    init(rows: [SpilledRow], labelSets: [RowLabelSet], labelMapping: [UInt32]) {
+        if rows.count == 1 {
+            // Most entries come from one row: nothing to merge.
+            let row = rows[0]
+            let set = labelSets[Int(row.labelSet)]
+            ids = row.id.map { [$0] } ?? []
+            categories = set.categories.map { labelMapping[Int($0)] }.sorted()
+            sources = set.sources.map { labelMapping[Int($0)] }.sorted()
+            added = row.added == 0 ? nil : row.added
+            pdqs = row.pdq.map { [($0, row.quality)] } ?? []
+            return
+        }
+        var ids = Set<[UInt8]>()
+        var categories = Set<UInt32>()
+        var sources = Set<UInt32>()
+        var added: Int64?
+        var pdqs: [PDQHash: Int?] = [:]
+        for row in rows {
+            if let id = row.id { ids.insert(id) }
+            let set = labelSets[Int(row.labelSet)]
+            for category in set.categories { categories.insert(labelMapping[Int(category)]) }
+            for source in set.sources { sources.insert(labelMapping[Int(source)]) }
+            if let time = row.added, time != 0 { added = min(added ?? time, time) }
+            if let pdq = row.pdq {
+                let known = pdqs[pdq] ?? nil
+                pdqs[pdq] = max(known ?? -1, row.quality ?? -1) < 0 ? nil : max(known ?? -1, row.quality ?? -1)
+            }
+        }
+        self.ids = ids.sorted { $0.lexicographicallyPrecedes($1) }
+        self.categories = categories.sorted()
+        self.sources = sources.sorted()
+        self.added = added
+        self.pdqs = pdqs.map { ($0.key, $0.value) }.sorted { $0.0.bits < $1.0.bits }
+    }
+}
+
+// MARK: - Union-find and entry numbering
+
+/// Rows united by shared keys. Roots are always the smallest row of their set, so every
+/// parent pointer points to a smaller row; `canonical[root]` is the smallest key ordinal seen
+/// for the set.
+struct UnionFind {
+    private var parent: [UInt32]
+    private var canonical: [UInt32]
+
+    init(count: Int) {
+        parent = (0..<count).map { UInt32($0) }
+        canonical = [UInt32](repeating: .max, count: count)
+    }
+
+    mutating func find(_ row: Int) -> Int {
+        var current = row
+        while Int(parent[current]) != current {
+            let grandparent = parent[Int(parent[current])]
+            parent[current] = grandparent
+            current = Int(grandparent)
+        }
+        return current
+    }
+
+    /// Unites the sets of `a` (a root) and `b`; returns the new root.
+    mutating func union(_ a: Int, _ b: Int) -> Int {
+        let rootB = find(b)
+        guard a != rootB else { return a }
+        let (low, high) = a < rootB ? (a, rootB) : (rootB, a)
+        parent[high] = UInt32(low)
+        canonical[low] = min(canonical[low], canonical[high])
+        return low
+    }
+
+    mutating func lowerCanonical(_ root: Int, to ordinal: UInt32) {
+        canonical[root] = min(canonical[root], ordinal)
+    }
+
+    /// Numbers the sets 0, 1, 2, … in the order of their smallest key, and gives each row its
+    /// set's number. Consumes the structure (its arrays are reused).
+    consuming func entryNumbers(distinctKeys: Int) -> EntryNumbering {
+        // Parents point to smaller rows, so in ascending order each row's parent already
+        // points at its root.
+        for row in parent.indices {
+            parent[row] = parent[Int(parent[row])]
+        }
+        var isCanonical = [UInt64](repeating: 0, count: (distinctKeys + 63) / 64)
+        for row in parent.indices where Int(parent[row]) == row {
+            let ordinal = Int(canonical[row])
+            isCanonical[ordinal >> 6] |= 1 << UInt64(ordinal & 63)
+        }
+        var rankBefore = [UInt32](repeating: 0, count: isCanonical.count)
+        var running: UInt32 = 0
+        for word in isCanonical.indices {
+            rankBefore[word] = running
+            running += UInt32(isCanonical[word].nonzeroBitCount)
+        }
+        func rank(_ ordinal: Int) -> UInt32 {
+            let word = isCanonical[ordinal >> 6]
+            let below = word & ((1 << UInt64(ordinal & 63)) - 1)
+            return rankBefore[ordinal >> 6] + UInt32(below.nonzeroBitCount)
+        }
+        for row in parent.indices {
+            parent[row] = rank(Int(canonical[Int(parent[row])]))
+        }
+        return EntryNumbering(entries: parent, entryCount: Int(running), canonicalOrdinals: CanonicalOrdinals(bits: isCanonical))
+    }
+}
+
+/// Each row's entry number.
+struct EntryNumbering {
+    let entries: [UInt32]
+    let entryCount: Int
+    let canonicalOrdinals: CanonicalOrdinals
+}
+
+/// The key ordinals that are some entry's smallest key, in order: entry e's is the e-th.
+struct CanonicalOrdinals {
+    let bits: [UInt64]
+}
+
+/// Walks the key stream alongside the entries (both in key order) to name entries that have
+/// no id by their smallest key, as "sha256:<hex>".
+final class CanonicalKeyReader {
+    private let reader: BufferedFileReader
+    private let bits: [UInt64]
+    private var ordinal = -1
+    private var current: KeyStreamRecord?
+    private var entry = -1
+    private var word = 0
+    private var remaining: UInt64 = 0
+
+    init(path: String, canonical: CanonicalOrdinals) throws(FileIOError) {
+        reader = try BufferedFileReader(path: path, bufferSize: 1 << 20)
+        bits = canonical.bits
+        remaining = bits.first ?? 0
+    }
+
+    /// Entries must be asked for in increasing order.
+    func key(forEntry wanted: Int) throws -> String {
+        var target = -1
+        while entry < wanted {
+            while remaining == 0 {
+                word += 1
+                guard word < bits.count else { throw InputError(file: "(build)", reason: "entry numbering is inconsistent") }
+                remaining = bits[word]
+            }
+            target = word * 64 + remaining.trailingZeroBitCount
+            remaining &= remaining - 1
+            entry += 1
+        }
+        while ordinal < target {
+            current = try KeyStreamRecord.read(from: reader)
+            ordinal += 1
+        }
+        guard let current else { throw InputError(file: "(build)", reason: "key stream ended early") }
+        let width = current.kind == LinkKey.pdqKind ? 32 : DigestKind.allCases[Int(current.kind)].byteCount
+        return LinkKey.kindName(current.kind) + ":" + Hex.encode(current.value, byteCount: width)
+    }
+}
+
+/// Writes one digest index section from keys arriving in sorted order.
+final class DigestIndexWriter {
+    let kind: DigestKind
+    let count: Int
+    let prefixBits: Int
+    private var directory: [UInt32]
+    private var nextBucket = 0
+    private var written = 0
+    private let keys: BufferedFileWriter
+    private let entries: BufferedFileWriter
+
+    init(kind: DigestKind, count: Int, directory workDirectory: String) throws(FileIOError) {
+        self.kind = kind
+        self.count = count
+        prefixBits = DatabaseFormat.prefixBits(forKeyCount: count)
+        directory = [UInt32](repeating: 0, count: (1 << prefixBits) + 1)
+        keys = try BufferedFileWriter(path: "\(workDirectory)/\(kind.rawValue)-keys.part")
+        entries = try BufferedFileWriter(path: "\(workDirectory)/\(kind.rawValue)-entries.part")
+    }
+
+    func add(_ key: Bytes32, entry: UInt32) throws(FileIOError) {
+        let bucket = prefixBits == 0 ? 0 : Int(key.w0 >> UInt64(64 - prefixBits))
+        while nextBucket <= bucket {
+            directory[nextBucket] = UInt32(written)
+            nextBucket += 1
+        }
+        try keys.write(key.bytes(count: kind.byteCount))
+        try entries.writeLittleEndian(entry)
+        written += 1
+    }
+
+    func finish() throws(FileIOError) -> SectionContent {
+        while nextBucket < directory.count {
+            directory[nextBucket] = UInt32(written)
+            nextBucket += 1
+        }
+        try keys.close()
+        try entries.close()
+        var header = LittleEndianBytes()
+        let directoryBytes = directory.count * 4
+        let keysOffset = (DatabaseFormat.indexHeaderSize + directoryBytes + 63) / 64 * 64
+        let entriesOffset = (keysOffset + written * kind.byteCount + 63) / 64 * 64
+        header.u32(UInt32(kind.byteCount))
+        header.u32(UInt32(prefixBits))
+        header.int(written)
+        header.int(DatabaseFormat.indexHeaderSize)
+        header.int(keysOffset)
+        header.int(entriesOffset)
+        header.padTo(DatabaseFormat.indexHeaderSize)
+        var directoryData = LittleEndianBytes()
+        for value in directory { directoryData.u32(value) }
+        return SectionContent(kind: SectionKind.index(for: kind), count: written, pieces: [
+            .bytes(header.bytes), .bytes(directoryData.bytes), .alignTo64, .file(keys.path), .alignTo64, .file(entries.path),
+        ])
+    }
+}

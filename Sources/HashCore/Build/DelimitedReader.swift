@@ -1,0 +1,181 @@
+/// Splits a CSV (RFC 4180: double quotes, "" inside quotes, line breaks inside quotes) or TSV
+/// (no quoting; \t, \n, \r and \\ escapes) file into records of fields, reading it in large
+/// chunks. Fields are handed out as byte slices of an internal buffer, valid until the next
+/// record.
+final class DelimitedReader {
+    enum Dialect { case csv, tsv }
+
+    let path: String
+    private let dialect: Dialect
+    private let delimiter: UInt8
+    private let reader: BufferedFileReader
+    private let pending = ByteBuffer(capacity: 8 << 20)  // bytes read but not yet consumed
+    private var pendingStart = 0
+    private var finished = false
+    private let unescaped = ByteBuffer()  // fields of the current record that needed decoding
+    /// The line the current record starts on (1-based).
+    private(set) var line = 0
+    private var nextLine = 1
+
+    init(path: String, dialect: Dialect) throws(InputError) {
+        self.path = path
+        self.dialect = dialect
+        delimiter = dialect == .csv ? UInt8(ascii: ",") : UInt8(ascii: "\t")
+        do {
+            reader = try BufferedFileReader(path: path, bufferSize: 4 << 20)
+        } catch {
+            throw InputError(file: path, reason: error.description)
+        }
+    }
+
+    /// A record's fields; `field(i)` is valid until the next call to `next`.
+    struct Record {
+        fileprivate let fields: [(base: UnsafeRawPointer?, count: Int)]
+        var count: Int { fields.count }
+        func field(_ index: Int) -> UnsafeRawBufferPointer {
+            guard index < fields.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+            return UnsafeRawBufferPointer(start: fields[index].base, count: fields[index].count)
+        }
+        func string(_ index: Int) -> String { String(decoding: field(index), as: UTF8.self) }
+    }
+
+    /// The next record, or nil at the end of the file. Empty lines are skipped.
+    func next() throws(InputError) -> Record? {
+        while true {
+            guard let (start, end, lines) = try findRecordEnd() else { return nil }
+            line = nextLine
+            nextLine += lines
+            if end == start { continue }  // an empty line
+            return split(start, end)
+        }
+    }
+
+    /// Finds the next record in `pending`, reading more as needed: (start, end excluding the
+    /// line break, line breaks consumed).
+    private func findRecordEnd() throws(InputError) -> (Int, Int, Int)? {
+        var scanFrom = pendingStart
+        var inQuotes = false
+        var lines = 0
+        while true {
+            var index = scanFrom
+            let count = pending.count
+            while index < count {
+                let byte = pending[index]
+                if byte == 10 {
+                    lines += 1
+                    if !inQuotes {
+                        let start = pendingStart
+                        var end = index
+                        if end > start && pending[end - 1] == 13 { end -= 1 }
+                        pendingStart = index + 1
+                        return (start, end, lines)
+                    }
+                } else if byte == 34 && dialect == .csv {
+                    inQuotes.toggle()
+                }
+                index += 1
+            }
+            scanFrom = index
+            if finished {
+                guard pendingStart < pending.count else { return nil }
+                let start = pendingStart
+                var end = pending.count
+                if end > start && pending[end - 1] == 13 { end -= 1 }
+                pendingStart = pending.count
+                return (start, end, max(lines, 1))
+            }
+            // Keep the unfinished record, read more after it.
+            if pendingStart > 0 {
+                pending.removeFirst(pendingStart)
+                scanFrom -= pendingStart
+                pendingStart = 0
+            }
+            do {
+                if let chunk = try reader.readAvailable(maximum: 4 << 20) {
+                    pending.append(chunk)
+                } else {
+                    finished = true
+                }
+            } catch {
+                throw InputError(file: path, reason: error.description)
+            }
+            // The scan resumes where it stopped, with the quote state it had.
+        }
+    }
+
+    private func split(_ start: Int, _ end: Int) -> Record {
+        unescaped.removeAll()
+        // Decoded fields are never longer than the record: reserving that much up front keeps
+        // pointers into `unescaped` valid while the record is split.
+        unescaped.reserve(additional: end - start)
+        var fields: [(base: UnsafeRawPointer?, count: Int)] = []
+        var fieldStart = start
+        var index = start
+        var inQuotes = false
+        var special = false
+        func finishField(_ fieldEnd: Int) {
+            if special {
+                let decodedStart = unescaped.count
+                decode(fieldStart..<fieldEnd)
+                fields.append((UnsafeRawPointer(unescaped.storage + decodedStart), unescaped.count - decodedStart))
+            } else {
+                fields.append((UnsafeRawPointer(pending.storage + fieldStart), fieldEnd - fieldStart))
+            }
+        }
+        while index < end {
+            let byte = pending[index]
+            if dialect == .csv && byte == 34 {
+                inQuotes.toggle()
+                special = true
+            } else if dialect == .tsv && byte == 92 {
+                special = true
+                index += 1  // the escaped character
+            } else if byte == delimiter && !inQuotes {
+                finishField(index)
+                fieldStart = index + 1
+                special = false
+            }
+            index += 1
+        }
+        finishField(min(index, end))
+        return Record(fields: fields)
+    }
+
+    /// Appends the decoded bytes of `range` of `pending` to `unescaped`.
+    private func decode(_ range: Range<Int>) {
+        var index = range.lowerBound
+        if dialect == .csv {
+            var inQuotes = false
+            while index < range.upperBound {
+                let byte = pending[index]
+                if byte == 34 {
+                    if inQuotes && index + 1 < range.upperBound && pending[index + 1] == 34 {
+                        unescaped.append(34)
+                        index += 1
+                    } else {
+                        inQuotes.toggle()
+                    }
+                } else {
+                    unescaped.append(byte)
+                }
+                index += 1
+            }
+        } else {
+            while index < range.upperBound {
+                let byte = pending[index]
+                if byte == 92 && index + 1 < range.upperBound {
+                    index += 1
+                    switch pending[index] {
+                    case UInt8(ascii: "t"): unescaped.append(9)
+                    case UInt8(ascii: "n"): unescaped.append(10)
+                    case UInt8(ascii: "r"): unescaped.append(13)
+                    default: unescaped.append(pending[index])
+                    }
+                } else {
+                    unescaped.append(byte)
+                }
+                index += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+
+/// The text formats of hash lists that `hashdb build` reads.
+public enum ListFormat: String, CaseIterable, Sendable {
+    /// Comma-separated, with a header row (RFC 4180 quoting).
+    case csv
+    /// Tab-separated, with a header row.
+    case tsv
+    /// One JSON object per line (also what `hashdb hash` writes).
+    case jsonl
+
+    /// Guesses from the first line: `{` starts JSON Lines, a tab makes TSV, otherwise CSV.
+    public static func detect(firstLine: String) -> ListFormat {
+        let trimmed = firstLine.trimmingASCIIWhitespace()
+        if trimmed.hasPrefix("{") { return .jsonl }
+        if trimmed.contains("\t") { return .tsv }
+        return .csv
+    }
+}
+
+/// Values given on the command line for rows that do not carry their own.
+public struct RowDefaults: Sendable {
+    public var categories: [String]
+    public var sources: [String]
+    public var added: Int64?
+
+    public init(categories: [String] = [], sources: [String] = [], added: Int64? = nil) {
+        self.categories = categories
+        self.sources = sources
+        self.added = added
+    }
+
+    public func apply(to row: inout ListRow) {
+        if row.categories.isEmpty { row.categories = categories }
+        if row.sources.isEmpty { row.sources = sources }
+        if row.added == nil { row.added = added }
+    }
+}
+
+/// Reads the rows of one list file, in its order, handing each to `body` as a row or as the
+/// reason it was rejected (with its line number). Only a file that cannot be read at all, or
+/// whose header names no hash column, throws.
+public enum ListReader {
+    public static func read(
+        path: String, format: ListFormat? = nil, defaults: RowDefaults = RowDefaults(),
+        _ body: (Result<ListRow, RowError>) throws -> Void
+    ) throws {
+        let resolved = try format ?? detectFormat(path: path)
+        switch resolved {
+        case .csv, .tsv:
+            try readDelimited(path: path, dialect: resolved == .csv ? .csv : .tsv, defaults: defaults, body)
+        case .jsonl:
+            try readJSONLines(path: path, defaults: defaults, body)
+        }
+    }
+
+    public static func detectFormat(path: String) throws(InputError) -> ListFormat {
+        let reader: BufferedFileReader
+        do {
+            reader = try BufferedFileReader(path: path, bufferSize: 64 << 10)
+            guard let head = try reader.readAvailable(maximum: 64 << 10) else {
+                return .csv
+            }
+            let text = String(decoding: head, as: UTF8.self)
+            let firstLine = text.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+            return ListFormat.detect(firstLine: firstLine)
+        } catch {
+            throw InputError(file: path, reason: error.description)
+        }
+    }
+
+    // MARK: CSV and TSV
+
+    static func readDelimited(
+        path: String, dialect: DelimitedReader.Dialect, defaults: RowDefaults,
+        _ body: (Result<ListRow, RowError>) throws -> Void
+    ) throws {
+        let reader = try DelimitedReader(path: path, dialect: dialect)
+        guard let header = try reader.next() else { return }
+        let columns = (0..<header.count).map { ListField(name: header.string($0)) }
+        guard columns.contains(where: { [.sha256, .sha1, .md5, .pdq].contains($0) }) else {
+            throw InputError(file: path, reason: "the header row names no sha256, sha1, md5 or pdq column (it has: \(Hex.abbreviated((0..<header.count).map { header.string($0) }.joined(separator: ", "))))")
+        }
+        var labelCache = LabelCache()
+        while let record = try reader.next() {
+            var row = ListRow()
+            do throws(RowFieldError) {
+                for (index, field) in columns.enumerated() {
+                    guard let field else { continue }
+                    let value = trimmed(record.field(index))
+                    guard value.count > 0 else { continue }
+                    switch field {
+                    case .id: row.id = String(decoding: value, as: UTF8.self)
+                    case .sha256, .sha1, .md5:
+                        let kind = DigestKind(rawValue: field.rawValue)!
+                        row.setDigest(try digest(kind, value))
+                    case .pdq: row.pdq = PDQHash(bits: try hex(value, bytes: 32, field: "pdq"))
+                    case .quality: row.quality = try FieldParser.quality(bytes: value)
+                    case .category: row.categories = labelCache.labels(value, slot: 0)
+                    case .source: row.sources = labelCache.labels(value, slot: 1)
+                    case .added: row.added = try FieldParser.time(bytes: value)
+                    }
+                }
+            } catch {
+                try body(.failure(RowError(file: path, line: reader.line, reason: error.reason)))
+                continue
+            }
+            try finish(&row, line: reader.line, path: path, defaults: defaults, body)
+        }
+    }
+
+    private static func finish(_ row: inout ListRow, line: Int, path: String, defaults: RowDefaults,
+                               _ body: (Result<ListRow, RowError>) throws -> Void) throws {
+        guard row.hasHash else {
+            try body(.failure(RowError(file: path, line: line, reason: "no sha256, sha1, md5 or pdq value")))
+            return
+        }
+        defaults.apply(to: &row)
+        try body(.success(row))
+    }
+
+    static func trimmed(_ field: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var start = 0
+        var end = field.count
+        func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 }
+        while start < end && isSpace(field[start]) { start += 1 }
+        while end > start && isSpace(field[end - 1]) { end -= 1 }
+        return UnsafeRawBufferPointer(rebasing: field[start..<end])
+    }
+
+    static func hex(_ value: UnsafeRawBufferPointer, bytes: Int, field: String) throws(RowFieldError) -> Bytes32 {
+        do {
+            return try Hex.decode(bytes: value, byteCount: bytes)
+        } catch {
+            throw RowFieldError("\(field): \(error)")
+        }
+    }
+
+    static func digest(_ kind: DigestKind, _ value: UnsafeRawBufferPointer) throws(RowFieldError) -> Digest {
+        Digest(kind: kind, value: try hex(value, bytes: kind.byteCount, field: kind.rawValue))
+    }
+
+    /// Lists repeat a few categories and sources over millions of rows: each distinct field
+    /// value is split into labels once, and later rows share the same arrays.
+    struct LabelCache {
+        private var known: [[UInt8]: [String]] = [:]
+        private var recent: [(bytes: [UInt8], labels: [String])] = []
+
+        mutating func labels(_ value: UnsafeRawBufferPointer, slot: Int) -> [String] {
+            for entry in recent where entry.bytes.elementsEqual(value) {
+                return entry.labels
+            }
+            let bytes = Array(value)
+            let labels: [String]
+            if let cached = known[bytes] {
+                labels = cached
+            } else {
+                labels = FieldParser.labels(Substring(String(decoding: value, as: UTF8.self)))
+                if known.count < 65_536 { known[bytes] = labels }
+            }
+            recent.insert((bytes, labels), at: 0)
+            if recent.count > 8 { recent.removeLast() }
+            return labels
+        }
+    }
+
+    // MARK: JSON Lines
+
+    static func readJSONLines(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
+        let reader = try DelimitedReader(path: path, dialect: .tsv)
+        while let record = try reader.next() {
+            // A JSON line has no raw tabs or line breaks outside strings: rejoin any split.
+            var line = Data()
+            for index in 0..<record.count {
+                if index > 0 { line.append(9) }
+                line.append(contentsOf: record.field(index))
+            }
+            guard let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else {
+                try body(.failure(RowError(file: path, line: reader.line, reason: "not a JSON object")))
+                continue
+            }
+            var row = ListRow()
+            do throws(RowFieldError) {
+                let failedHashRecord = object["error"] != nil
+                for (key, value) in object {
+                    guard let field = ListField(name: key) else { continue }
+                    if value is NSNull { continue }
+                    switch field {
+                    case .id:
+                        guard let text = scalarText(value) else { throw RowFieldError("id: not a string or number") }
+                        row.id = text
+                    case .sha256, .sha1, .md5:
+                        guard let text = value as? String else { throw RowFieldError("\(key): not a string") }
+                        row.setDigest(try FieldParser.digest(DigestKind(rawValue: field.rawValue)!, Substring(text)))
+                    case .pdq:
+                        guard !failedHashRecord else { continue }
+                        guard let text = value as? String else { throw RowFieldError("pdq: not a string") }
+                        row.pdq = try FieldParser.pdq(Substring(text))
+                    case .quality:
+                        guard !failedHashRecord else { continue }
+                        guard let text = scalarText(value) else { throw RowFieldError("quality: not a number") }
+                        row.quality = try FieldParser.quality(Substring(text))
+                    case .category:
+                        row.categories = try labels(value, key: key)
+                    case .source:
+                        row.sources = try labels(value, key: key)
+                    case .added:
+                        guard let text = scalarText(value) else { throw RowFieldError("added: not a string or number") }
+                        row.added = try FieldParser.time(Substring(text))
+                    }
+                }
+            } catch {
+                try body(.failure(RowError(file: path, line: reader.line, reason: error.reason)))
+                continue
+            }
+            try finish(&row, line: reader.line, path: path, defaults: defaults, body)
+        }
+    }
+
+    private static func scalarText(_ value: Any) -> String? {
+        if let text = value as? String { return text }
+        if let number = value as? NSNumber { return number.stringValue }
+        return nil
+    }
+
+    private static func labels(_ value: Any, key: String) throws(RowFieldError) -> [String] {
+        if let text = value as? String {
+            return FieldParser.labels(Substring(text))
+        }
+        if let array = value as? [Any] {
+            var labels: [String] = []
+            for element in array {
+                guard let text = element as? String else { throw RowFieldError("\(key): not a string or a list of strings") }
+                labels += FieldParser.labels(Substring(text))
+            }
+            return labels
+        }
+        throw RowFieldError("\(key): not a string or a list of strings")
+    }
+}

@@ -1,0 +1,119 @@
+/// Constants and fixed layouts of the database file (docs/FORMAT.md is the specification).
+enum DatabaseFormat {
+    static let magic: [UInt8] = Array("HASHDB\r\n".utf8)
+    static let majorVersion: UInt16 = 1
+    static let minorVersion: UInt16 = 0
+    static let headerSize = 128
+    static let sectionRecordSize = 32
+    static let sectionAlignment = 64
+    static let checksumOffset = 64
+    static let checksumSize = 32
+
+    static let entryRecordSize = 24
+    static let idIndexRecordSize = 16
+    static let pdqRecordSize = 8
+    static let indexHeaderSize = 64
+    static let maximumPrefixBits = 24
+    static let unknownQuality: UInt8 = 255
+
+    /// Prefix bits of a digest directory for `count` keys: 8 to 16 keys a bucket.
+    static func prefixBits(forKeyCount count: Int) -> Int {
+        guard count > 0 else { return 0 }
+        let log2 = Int.bitWidth - 1 - count.leadingZeroBitCount
+        return max(0, min(maximumPrefixBits, log2 - 3))
+    }
+
+    /// FNV-1a, 64 bits: the id index's hash.
+    static func idHash<C: Sequence>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}
+
+/// The kinds of section a version 1 file may hold.
+enum SectionKind: UInt32, CaseIterable, Sendable {
+    case entries = 1
+    case labelStrings = 2
+    case labelSets = 3
+    case idStrings = 4
+    case idIndex = 5
+    case sha256Index = 16
+    case sha1Index = 17
+    case md5Index = 18
+    case pdqTable = 32
+    case manifest = 48
+
+    var isRequired: Bool { self != .manifest }
+
+    var name: String {
+        switch self {
+        case .entries: "entries"
+        case .labelStrings: "label strings"
+        case .labelSets: "label sets"
+        case .idStrings: "id strings"
+        case .idIndex: "id index"
+        case .sha256Index: "SHA-256 index"
+        case .sha1Index: "SHA-1 index"
+        case .md5Index: "MD5 index"
+        case .pdqTable: "PDQ table"
+        case .manifest: "build manifest"
+        }
+    }
+
+    static func index(for kind: DigestKind) -> SectionKind {
+        switch kind {
+        case .sha256: .sha256Index
+        case .sha1: .sha1Index
+        case .md5: .md5Index
+        }
+    }
+}
+
+/// One record of the section table.
+struct SectionRecord: Equatable, Sendable {
+    var kind: UInt32
+    var flags: UInt32
+    var offset: Int
+    var length: Int
+    var count: Int
+
+    static let requiredFlag: UInt32 = 1
+}
+
+/// Why a database file could not be used. Every case names the file.
+public enum DatabaseError: Error, Equatable, Sendable, CustomStringConvertible {
+    case cannotOpen(path: String, reason: String)
+    case notADatabase(path: String)
+    case unsupportedVersion(path: String, major: Int, minor: Int)
+    case truncated(path: String, expectedBytes: Int, actualBytes: Int)
+    case corrupt(path: String, detail: String)
+    case checksumMismatch(path: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason): "\(path): cannot open: \(reason)"
+        case .notADatabase(let path): "\(path): not a hashdb database (bad magic)"
+        case .unsupportedVersion(let path, let major, let minor):
+            "\(path): database format \(major).\(minor) is not supported by this hashdb (reads \(DatabaseFormat.majorVersion).x)"
+        case .truncated(let path, let expected, let actual):
+            "\(path): truncated: the header says \(expected) bytes, the file has \(actual)"
+        case .corrupt(let path, let detail): "\(path): corrupt database: \(detail)"
+        case .checksumMismatch(let path): "\(path): checksum mismatch: the content is not what was written"
+        }
+    }
+
+    public var code: String {
+        switch self {
+        case .cannotOpen: "cannot_open"
+        case .notADatabase: "not_a_database"
+        case .unsupportedVersion: "unsupported_version"
+        case .truncated: "truncated"
+        case .corrupt: "corrupt"
+        case .checksumMismatch: "checksum_mismatch"
+        }
+    }
+}

@@ -1,0 +1,165 @@
+/// An open database: an immutable, memory-mapped file (docs/FORMAT.md). A value that can be
+/// shared across threads without locks; the mapping lives as long as any copy of it.
+public struct HashDatabase: Sendable {
+    public let path: String
+    let file: MappedFile
+    let sections: [SectionRecord]
+    public let createdAt: Int64?
+    public let checksum: Bytes32
+    public let formatVersion: (major: Int, minor: Int)
+    let entries: EntryTable
+    let labels: StringPool
+    let labelSets: LabelSets
+    let ids: StringPool
+    let idIndex: IDIndex
+    let sha256: DigestIndex
+    let sha1: DigestIndex
+    let md5: DigestIndex
+    let pdq: PDQTable
+    public let manifest: String?
+
+    public var entryCount: Int { entries.count }
+    public var pdqCount: Int { pdq.count }
+    public var byteCount: Int { file.count }
+    public func digestCount(_ kind: DigestKind) -> Int { index(kind).count }
+
+    func index(_ kind: DigestKind) -> DigestIndex {
+        switch kind {
+        case .sha256: sha256
+        case .sha1: sha1
+        case .md5: md5
+        }
+    }
+
+    /// Maps the file and checks its structure (O(sections), not O(entries)); `verify()` checks
+    /// everything.
+    public static func open(path: String) throws(DatabaseError) -> HashDatabase {
+        let file: MappedFile
+        do {
+            file = try MappedFile(path: path)
+        } catch {
+            throw .cannotOpen(path: path, reason: error.description)
+        }
+        return try HashDatabase(file: file)
+    }
+
+    init(file: MappedFile) throws(DatabaseError) {
+        let path = file.path
+        self.path = path
+        self.file = file
+        let whole = RawView(base: file.base, count: file.count)
+        func corrupt(_ detail: String) -> DatabaseError { .corrupt(path: path, detail: detail) }
+
+        guard whole.count >= 8, whole.bytes(0, 8).elementsEqual(DatabaseFormat.magic) else {
+            throw .notADatabase(path: path)
+        }
+        guard whole.count >= DatabaseFormat.headerSize else {
+            throw .truncated(path: path, expectedBytes: DatabaseFormat.headerSize, actualBytes: whole.count)
+        }
+        let major = Int(whole.u16(8))
+        let minor = Int(whole.u16(10))
+        guard major == Int(DatabaseFormat.majorVersion) else {
+            throw .unsupportedVersion(path: path, major: major, minor: minor)
+        }
+        formatVersion = (major, minor)
+        guard whole.u32(12) == UInt32(DatabaseFormat.headerSize) else { throw corrupt("header size \(whole.u32(12))") }
+        guard let fileSize = whole.int(16) else { throw corrupt("file size field overflows") }
+        guard fileSize == whole.count else {
+            if fileSize > whole.count {
+                throw .truncated(path: path, expectedBytes: fileSize, actualBytes: whole.count)
+            }
+            throw corrupt("file has \(whole.count) bytes, the header says \(fileSize)")
+        }
+        let sectionCount = Int(whole.u32(32))
+        guard let tableOffset = whole.int(24),
+            let table = whole.slice(offset: tableOffset, length: sectionCount.multipliedReportingOverflow(by: DatabaseFormat.sectionRecordSize).partialValue),
+            tableOffset >= DatabaseFormat.headerSize
+        else { throw corrupt("section table (\(sectionCount) sections) runs past the file") }
+        let created = whole.i64(40)
+        createdAt = created == 0 ? nil : created
+        checksum = Bytes32(loadingFrom: whole.base + DatabaseFormat.checksumOffset)
+
+        // The section table: known kinds at most once, inside the file, aligned, not overlapping.
+        var records: [SectionRecord] = []
+        var views: [SectionKind: (RawView, Int)] = [:]
+        var occupied: [Range<Int>] = [0..<DatabaseFormat.headerSize, tableOffset..<(tableOffset + table.count)]
+        for index in 0..<sectionCount {
+            let offset = index * DatabaseFormat.sectionRecordSize
+            guard let sectionOffset = table.int(offset + 8), let length = table.int(offset + 16), let count = table.int(offset + 24) else {
+                throw corrupt("section \(index) has sizes that overflow")
+            }
+            let record = SectionRecord(kind: table.u32(offset), flags: table.u32(offset + 4), offset: sectionOffset, length: length, count: count)
+            guard let view = whole.slice(offset: sectionOffset, length: length) else {
+                throw corrupt("section \(index) (kind \(record.kind)) runs past the end of the file")
+            }
+            guard sectionOffset % DatabaseFormat.sectionAlignment == 0 else {
+                throw corrupt("section \(index) (kind \(record.kind)) is not aligned to \(DatabaseFormat.sectionAlignment) bytes")
+            }
+            let range = sectionOffset..<(sectionOffset + length)
+            if length > 0, occupied.contains(where: { $0.overlaps(range) }) {
+                throw corrupt("section \(index) (kind \(record.kind)) overlaps another part of the file")
+            }
+            occupied.append(range)
+            if let kind = SectionKind(rawValue: record.kind) {
+                guard views[kind] == nil else { throw corrupt("two \(kind.name) sections") }
+                views[kind] = (view, count)
+            } else if record.flags & SectionRecord.requiredFlag != 0 {
+                throw .unsupportedVersion(path: path, major: major, minor: minor)
+            }
+            records.append(record)
+        }
+        sections = records
+        func section(_ kind: SectionKind) throws(DatabaseError) -> (RawView, Int) {
+            guard let found = views[kind] else { throw corrupt("no \(kind.name) section") }
+            return found
+        }
+        func build<T>(_ kind: SectionKind, _ make: (RawView, Int) throws(SectionError) -> T) throws(DatabaseError) -> T {
+            let (view, count) = try section(kind)
+            do {
+                return try make(view, count)
+            } catch {
+                throw corrupt("\(kind.name): \(error.detail)")
+            }
+        }
+
+        entries = try build(.entries) { (view, count) throws(SectionError) in try EntryTable(view, expectedCount: count) }
+        guard let headerEntries = whole.int(48), headerEntries == entries.count else {
+            throw corrupt("the header counts \(whole.u64(48)) entries, the entries section \(entries.count)")
+        }
+        labels = try build(.labelStrings) { (view, count) throws(SectionError) in try StringPool(view, expectedCount: count) }
+        labelSets = try build(.labelSets) { (view, count) throws(SectionError) in try LabelSets(view, expectedCount: count) }
+        ids = try build(.idStrings) { (view, count) throws(SectionError) in try StringPool(view, expectedCount: count) }
+        idIndex = try build(.idIndex) { (view, count) throws(SectionError) in try IDIndex(view, expectedCount: count) }
+        sha256 = try build(.sha256Index) { (view, count) throws(SectionError) in try DigestIndex(view, kind: .sha256, expectedCount: count) }
+        sha1 = try build(.sha1Index) { (view, count) throws(SectionError) in try DigestIndex(view, kind: .sha1, expectedCount: count) }
+        md5 = try build(.md5Index) { (view, count) throws(SectionError) in try DigestIndex(view, kind: .md5, expectedCount: count) }
+        pdq = try build(.pdqTable) { (view, count) throws(SectionError) in try PDQTable(view, expectedCount: count) }
+        if let (view, _) = views[.manifest] {
+            manifest = String(validating: view.bytes(0, view.count), as: UTF8.self)
+        } else {
+            manifest = nil
+        }
+        try spotCheckOrder()
+    }
+
+    /// Sortedness at 64 evenly spread places in each index: cheap, and enough to refuse most
+    /// files that are not what they claim (verify checks every place).
+    private func spotCheckOrder() throws(DatabaseError) {
+        for index in [sha256, sha1, md5] where index.count > 1 {
+            for sample in Self.samplePositions(count: index.count - 1) where !(index.key(sample) < index.key(sample + 1)) {
+                throw .corrupt(path: path, detail: "\(index.kind.rawValue) keys out of order at \(sample)")
+            }
+        }
+        if pdq.count > 1 {
+            for sample in Self.samplePositions(count: pdq.count - 1) where pdq.hash(sample + 1).bits < pdq.hash(sample).bits {
+                throw .corrupt(path: path, detail: "PDQ hashes out of order at \(sample)")
+            }
+        }
+    }
+
+    static func samplePositions(count: Int) -> [Int] {
+        guard count > 0 else { return [] }
+        let samples = min(count, 64)
+        return (0..<samples).map { $0 * count / samples }
+    }
+}

@@ -1,0 +1,148 @@
+/// What a query brings: digests of a file, a PDQ hash, or both.
+public struct QueryHashes: Sendable, Equatable {
+    public var digests: [Digest]
+    public var pdq: PDQHash?
+    /// Quality of `pdq`, when known (hashes given as hex have none).
+    public var quality: Int?
+    /// The 8 dihedral hashes, indexed by `DihedralTransform.rawValue`, when computed from pixels.
+    public var dihedral: [PDQHash]
+
+    public init(digests: [Digest] = [], pdq: PDQHash? = nil, quality: Int? = nil, dihedral: [PDQHash] = []) {
+        self.digests = digests
+        self.pdq = pdq
+        self.quality = quality
+        self.dihedral = dihedral
+    }
+
+    /// The hashes of a fingerprinted file.
+    public init(_ fingerprint: Fingerprint) {
+        self.init(digests: fingerprint.digests.all)
+        if let image = fingerprint.imageFingerprint {
+            pdq = image.pdq.hash
+            quality = image.pdq.quality
+            dihedral = image.pdq.dihedral
+        }
+    }
+}
+
+public struct MatchOptions: Sendable, Equatable {
+    /// Largest Hamming distance that is a near match (0...256; PDQ's convention is 31).
+    public var threshold: Int
+    /// Also try the 7 rotations and flips of the query image.
+    public var dihedral: Bool
+    /// PDQ hashes of lower quality, on either side, are not near-matched (exact digests are).
+    public var minQuality: Int
+    /// Only entries with one of these categories (all when empty).
+    public var categories: Set<String>
+    /// Only entries from one of these sources (all when empty).
+    public var sources: Set<String>
+
+    public init(threshold: Int = PDQ.matchThreshold, dihedral: Bool = false, minQuality: Int = PDQ.qualityThreshold,
+                categories: Set<String> = [], sources: Set<String> = []) {
+        self.threshold = threshold
+        self.dihedral = dihedral
+        self.minQuality = minQuality
+        self.categories = categories
+        self.sources = sources
+    }
+}
+
+public enum MatchKind: String, Sendable, Codable, CaseIterable {
+    case sha256, sha1, md5, pdq
+
+    init(_ kind: DigestKind) {
+        switch kind {
+        case .sha256: self = .sha256
+        case .sha1: self = .sha1
+        case .md5: self = .md5
+        }
+    }
+}
+
+/// One entry a query matched, and how.
+public struct Match: Sendable, Equatable {
+    public var entry: DatabaseEntry
+    public var kind: MatchKind
+    /// 0 for exact matches; the Hamming distance for PDQ.
+    public var distance: Int
+    /// Which rotation or flip of the query matched (`original` unless dihedral).
+    public var transform: DihedralTransform
+}
+
+public struct MatchResult: Sendable, Equatable {
+    /// Exact matches first (SHA-256, SHA-1, MD5), then near matches by distance; each entry once.
+    public var matches: [Match]
+    /// Why near matching was not tried, when it was not.
+    public var nearSkipped: String?
+}
+
+extension HashDatabase {
+    public func match(_ query: QueryHashes, options: MatchOptions = MatchOptions()) throws(DatabaseError) -> MatchResult {
+        var matches: [Match] = []
+        var seen = Set<Int>()
+        for kind in DigestKind.allCases {
+            guard let digest = query.digests.first(where: { $0.kind == kind }), let index = lookup(digest), !seen.contains(index) else { continue }
+            let entry = try entry(index)
+            guard passes(entry, options) else { continue }
+            seen.insert(index)
+            matches.append(Match(entry: entry, kind: MatchKind(kind), distance: 0, transform: .original))
+        }
+        var nearSkipped: String?
+        if let hash = query.pdq {
+            if let quality = query.quality, quality < options.minQuality {
+                nearSkipped = "query PDQ quality \(quality) is below \(options.minQuality)"
+            } else {
+                var variants = [(hash, DihedralTransform.original)]
+                if options.dihedral {
+                    if query.dihedral.count == 8 {
+                        variants = DihedralTransform.allCases.map { (query.dihedral[$0.rawValue], $0) }
+                    } else {
+                        nearSkipped = "dihedral matching needs the image, not only its hash: matched the hash as given"
+                    }
+                }
+                var near: [Match] = []
+                for hit in nearHits(variants, threshold: options.threshold, minQuality: options.minQuality) where !seen.contains(hit.entry) {
+                    let entry = try entry(hit.entry)
+                    guard passes(entry, options) else { continue }
+                    seen.insert(hit.entry)
+                    near.append(Match(entry: entry, kind: .pdq, distance: hit.distance, transform: hit.transform))
+                }
+                near.sort { ($0.distance, $0.transform.rawValue, $0.entry.index) < ($1.distance, $1.transform.rawValue, $1.entry.index) }
+                matches += near
+            }
+        }
+        return MatchResult(matches: matches, nearSkipped: nearSkipped)
+    }
+
+    private func passes(_ entry: DatabaseEntry, _ options: MatchOptions) -> Bool {
+        (options.categories.isEmpty || entry.categories.contains(where: options.categories.contains))
+            && (options.sources.isEmpty || entry.sources.contains(where: options.sources.contains))
+    }
+
+    /// A stored PDQ hash within `threshold` of one of the query's variants: the closest
+    /// variant, per entry.
+    public struct NearHit: Sendable, Equatable {
+        public var entry: Int
+        public var distance: Int
+        public var transform: DihedralTransform
+    }
+
+    /// Every entry with a stored PDQ hash within `threshold` of a variant, skipping stored
+    /// hashes of known quality below `minQuality`. A linear scan (the near-match index comes
+    /// with format 1.1).
+    public func nearHits(_ variants: [(PDQHash, DihedralTransform)], threshold: Int, minQuality: Int) -> [NearHit] {
+        var best: [Int: NearHit] = [:]
+        for position in 0..<pdq.count {
+            let stored = pdq.hash(position)
+            for (hash, transform) in variants {
+                let distance = stored.distance(to: hash)
+                guard distance <= threshold else { continue }
+                if let quality = pdq.quality(position), quality < minQuality { break }
+                let entry = pdq.entry(position)
+                if let known = best[entry], (known.distance, known.transform.rawValue) <= (distance, transform.rawValue) { continue }
+                best[entry] = NearHit(entry: entry, distance: distance, transform: transform)
+            }
+        }
+        return best.values.sorted { ($0.distance, $0.entry) < ($1.distance, $1.entry) }
+    }
+}

@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Replacing a file so that readers (and a crash at any moment) see either the old file or the
+/// complete new one: write to a temporary file in the same directory, fsync it, rename it over
+/// the destination, fsync the directory.
+///
+/// Temporary names are `.<name>.tmp-<pid>-<random>` (files) and `.<name>.work-<pid>-<random>`
+/// (working directories); `reclaimStale` removes those whose process no longer runs.
+public enum AtomicFile {
+    public static func temporaryPath(for destination: String, kind: String = "tmp") -> String {
+        let url = URL(fileURLWithPath: destination)
+        let name = url.lastPathComponent
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        return url.deletingLastPathComponent().appendingPathComponent(".\(name).\(kind)-\(getpid())-\(random)").path
+    }
+
+    /// Renames `temporary` over `destination` and makes the rename durable.
+    public static func commit(_ temporary: String, to destination: String) throws(FileIOError) {
+        guard rename(temporary, destination) == 0 else {
+            throw FileIOError(path: destination, operation: "rename", errno: .init(rawValue: errno))
+        }
+        let directory = URL(fileURLWithPath: destination).deletingLastPathComponent().path
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if descriptor >= 0 {
+            _ = fsync(descriptor)
+            close(descriptor)
+        }
+    }
+
+    /// Removes temporary files and working directories left next to `destination` by
+    /// processes that have died (killed mid-build, say). Returns what was removed.
+    @discardableResult
+    public static func reclaimStale(for destination: String) -> [String] {
+        let url = URL(fileURLWithPath: destination)
+        let directory = url.deletingLastPathComponent().path
+        let prefix = ".\(url.lastPathComponent)."
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard rest.hasPrefix("tmp-") || rest.hasPrefix("work-") else { continue }
+            let fields = rest.split(separator: "-")
+            guard fields.count >= 3, let pid = Int32(fields[1]) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                let path = directory + "/" + name
+                if (try? FileManager.default.removeItem(atPath: path)) != nil {
+                    removed.append(path)
+                }
+            }
+        }
+        return removed
+    }
+}

@@ -1,0 +1,220 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SystemPackage
+
+/// An I/O failure, with the file it happened on.
+public struct FileIOError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let path: String
+    public let operation: String
+    public let errno: Errno
+
+    public init(path: String, operation: String, errno: Errno) {
+        self.path = path
+        self.operation = operation
+        self.errno = errno
+    }
+
+    public var description: String { "\(path): \(operation) failed: \(errno)" }
+}
+
+/// Appends bytes to a file through a large buffer. Call `close()` (or `sync()` then `close()`)
+/// to find out whether everything reached the file; `deinit` only releases the descriptor.
+public final class BufferedFileWriter {
+    public let path: String
+    private let descriptor: FileDescriptor
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var buffered = 0
+    private var closed = false
+    /// Bytes written so far, buffered or not.
+    public private(set) var size: Int = 0
+
+    /// Creates (or truncates) the file.
+    public init(path: String, bufferSize: Int = 1 << 20, permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]) throws(FileIOError) {
+        self.path = path
+        do {
+            descriptor = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: permissions)
+        } catch {
+            throw FileIOError(path: path, operation: "create", errno: error as? Errno ?? .ioError)
+        }
+        buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
+    }
+
+    deinit {
+        buffer.deallocate()
+        if !closed {
+            try? descriptor.close()
+        }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(FileIOError) {
+        if bytes.count > buffer.count - buffered {
+            try flush()
+            if bytes.count >= buffer.count {
+                try writeAll(bytes)
+                size += bytes.count
+                return
+            }
+        }
+        buffer.baseAddress!.advanced(by: buffered).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        buffered += bytes.count
+        size += bytes.count
+    }
+
+    public func write(_ bytes: [UInt8]) throws(FileIOError) {
+        let result = bytes.withUnsafeBytes { raw in Result { () throws(FileIOError) in try write(raw) } }
+        try result.get()
+    }
+
+    public func write<T: BitwiseCopyable>(value: T) throws(FileIOError) {
+        var copy = value
+        let result = withUnsafeBytes(of: &copy) { raw in Result { () throws(FileIOError) in try write(raw) } }
+        try result.get()
+    }
+
+    public func writeLittleEndian(_ value: UInt32) throws(FileIOError) { try write(value: value.littleEndian) }
+    public func writeLittleEndian(_ value: UInt64) throws(FileIOError) { try write(value: value.littleEndian) }
+    public func writeLittleEndian(_ value: Int64) throws(FileIOError) { try write(value: value.littleEndian) }
+
+    public func writeZeros(_ count: Int) throws(FileIOError) {
+        var remaining = count
+        let zeros = [UInt8](repeating: 0, count: min(count, 4096))
+        while remaining > 0 {
+            let chunk = min(remaining, zeros.count)
+            try write(Array(zeros[0..<chunk]))
+            remaining -= chunk
+        }
+    }
+
+    /// Pads with zeros to the next multiple of `alignment`.
+    public func align(to alignment: Int) throws(FileIOError) {
+        let remainder = size % alignment
+        if remainder != 0 {
+            try writeZeros(alignment - remainder)
+        }
+    }
+
+    public func flush() throws(FileIOError) {
+        guard buffered > 0 else { return }
+        try writeAll(UnsafeRawBufferPointer(start: buffer.baseAddress, count: buffered))
+        buffered = 0
+    }
+
+    /// Writes the whole buffer and asks the kernel to put the file on disk.
+    public func sync() throws(FileIOError) {
+        try flush()
+        guard fsync(descriptor.rawValue) == 0 else {
+            throw FileIOError(path: path, operation: "fsync", errno: Errno(rawValue: errno))
+        }
+    }
+
+    /// Overwrites bytes already written (after a flush), e.g. a header's checksum.
+    public func overwrite(at offset: Int, with bytes: [UInt8]) throws(FileIOError) {
+        try flush()
+        do {
+            _ = try bytes.withUnsafeBytes { try descriptor.writeAll(toAbsoluteOffset: Int64(offset), $0) }
+        } catch {
+            throw FileIOError(path: path, operation: "write", errno: error as? Errno ?? .ioError)
+        }
+    }
+
+    public func close() throws(FileIOError) {
+        guard !closed else { return }
+        try flush()
+        closed = true
+        do {
+            try descriptor.close()
+        } catch {
+            throw FileIOError(path: path, operation: "close", errno: error as? Errno ?? .ioError)
+        }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(FileIOError) {
+        do {
+            _ = try descriptor.writeAll(bytes)
+        } catch {
+            throw FileIOError(path: path, operation: "write", errno: error as? Errno ?? .ioError)
+        }
+    }
+}
+
+/// Reads a file from start to end through a large buffer.
+public final class BufferedFileReader {
+    public let path: String
+    private let descriptor: FileDescriptor
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var start = 0
+    private var end = 0
+    private var atEnd = false
+
+    public init(path: String, bufferSize: Int = 1 << 20) throws(FileIOError) {
+        self.path = path
+        do {
+            descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+        } catch {
+            throw FileIOError(path: path, operation: "open", errno: error as? Errno ?? .ioError)
+        }
+        buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
+    }
+
+    deinit {
+        buffer.deallocate()
+        try? descriptor.close()
+    }
+
+    /// The next `count` bytes (valid until the next call), or nil at the end of the file.
+    /// Throws when the file ends in the middle of them.
+    public func read(_ count: Int) throws(FileIOError) -> UnsafeRawBufferPointer? {
+        if end - start < count {
+            try refill(atLeast: count)
+            if end - start < count {
+                guard end == start else {
+                    throw FileIOError(path: path, operation: "read (file ends mid-record)", errno: .ioError)
+                }
+                return nil
+            }
+        }
+        let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: count)
+        start += count
+        return bytes
+    }
+
+    /// Up to `maximum` further bytes, at least one, or nil at the end of the file.
+    public func readAvailable(maximum: Int) throws(FileIOError) -> UnsafeRawBufferPointer? {
+        if end == start {
+            try refill(atLeast: 1)
+            if end == start { return nil }
+        }
+        let count = min(maximum, end - start)
+        let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: count)
+        start += count
+        return bytes
+    }
+
+    private func refill(atLeast count: Int) throws(FileIOError) {
+        if count > buffer.count {
+            let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: count * 2, alignment: 64)
+            grown.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: end - start)
+            buffer.deallocate()
+            buffer = grown
+        } else if start > 0 {
+            buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: end - start)
+        }
+        end -= start
+        start = 0
+        while end < count && !atEnd {
+            let read: Int
+            do {
+                read = try descriptor.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+            } catch {
+                throw FileIOError(path: path, operation: "read", errno: error as? Errno ?? .ioError)
+            }
+            if read == 0 {
+                atEnd = true
+            }
+            end += read
+        }
+    }
+}

@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SystemPackage
+
+/// A whole file mapped read-only into memory, unmapped when the last reference goes.
+///
+/// Invariants: `base` points at `count` readable bytes for the object's lifetime (`count` may
+/// be 0, then `base` is a dangling non-null pointer never dereferenced). The file must not be
+/// rewritten in place while mapped (that would fault on access): hashdb only ever replaces
+/// files by rename, which leaves this mapping on the old inode. Immutable after init, hence
+/// Sendable.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let base: UnsafeRawPointer
+    public let count: Int
+    private let mapping: UnsafeMutableRawPointer?
+
+    public enum OpenError: Error, Equatable, Sendable, CustomStringConvertible {
+        case cannotOpen(String, Errno)
+        case notARegularFile(String)
+        case cannotMap(String, Errno)
+
+        public var description: String {
+            switch self {
+            case .cannotOpen(let path, let errno): "\(path): cannot open: \(errno)"
+            case .notARegularFile(let path): "\(path): not a regular file"
+            case .cannotMap(let path, let errno): "\(path): cannot map: \(errno)"
+            }
+        }
+    }
+
+    public init(path: String) throws(OpenError) {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+        } catch {
+            throw .cannotOpen(path, error as? Errno ?? .ioError)
+        }
+        defer { try? descriptor.close() }
+        let status: Stat
+        do {
+            status = try descriptor.stat()
+        } catch {
+            throw .cannotOpen(path, error)
+        }
+        guard status.type == .regular else {
+            throw .notARegularFile(path)
+        }
+        self.path = path
+        count = Int(status.size)
+        guard count > 0 else {
+            mapping = nil
+            base = UnsafeRawPointer(bitPattern: 0x10)!
+            return
+        }
+        let address = mmap(nil, count, PROT_READ, MAP_PRIVATE, descriptor.rawValue, 0)
+        guard let address, address != MAP_FAILED else {
+            throw .cannotMap(path, Errno(rawValue: errno))
+        }
+        mapping = address
+        base = UnsafeRawPointer(address)
+    }
+
+    deinit {
+        if let mapping {
+            munmap(mapping, count)
+        }
+    }
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Tells the kernel a range will be read soon, in order.
+    public func adviseSequential(offset: Int, length: Int) {
+        guard let mapping, length > 0 else { return }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset / pageSize * pageSize
+        madvise(mapping + start, min(count - start, length + offset - start), MADV_WILLNEED)
+    }
+}

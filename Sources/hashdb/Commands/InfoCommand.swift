@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import HashCore
+
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Describe a database: format, counts, categories, sources, how it was built.",
+        discussion: "Reads only the header, tables and labels: fast on any size. `hashdb verify` checks the content.")
+
+    @Argument(help: ArgumentHelp("The database.", valueName: "db"))
+    var db: String
+
+    @Option(help: "text or json.")
+    var format: InfoFormat = .text
+
+    enum InfoFormat: String, ExpressibleByArgument { case text, json }
+
+    func run() throws {
+        let database: HashDatabase
+        let labels: (categories: [(String, Int)], sources: [(String, Int)])
+        do {
+            database = try HashDatabase.open(path: db)
+            labels = try database.labelCounts()
+        } catch {
+            StandardError.line("hashdb info: \(error)")
+            throw ExitCode(2)
+        }
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("path", db)
+        json.member("format", "\(database.formatVersion.major).\(database.formatVersion.minor)")
+        json.member("bytes", database.byteCount)
+        json.member("checksum", Hex.encode(database.checksum, byteCount: 32))
+        if let created = database.createdAt { json.member("created", ISOTime.format(created)) }
+        json.member("entries", database.entryCount)
+        for kind in DigestKind.allCases { json.member(kind.rawValue, database.digestCount(kind)) }
+        json.member("pdq", database.pdqCount)
+        for (name, counts) in [("categories", labels.categories), ("sources", labels.sources)] {
+            json.key(name)
+            json.beginObject()
+            for (label, count) in counts { json.member(label, count) }
+            json.endObject()
+        }
+        if let manifest = database.manifest {
+            json.member("manifest", rawJSON: manifest)
+        }
+        json.endObject()
+        if format == .json {
+            print(json.output)
+            return
+        }
+        var lines: [String] = []
+        lines.append("database   \(db)")
+        lines.append("format     \(database.formatVersion.major).\(database.formatVersion.minor), \(database.byteCount) bytes")
+        lines.append("checksum   sha256:\(Hex.encode(database.checksum, byteCount: 32))")
+        lines.append("created    \(database.createdAt.map(ISOTime.format) ?? "not recorded")")
+        lines.append("entries    \(database.entryCount)")
+        lines.append("indexes    " + DigestKind.allCases.map { "\($0.rawValue) \(database.digestCount($0))" }.joined(separator: ", ") + ", pdq \(database.pdqCount)")
+        lines.append("categories " + (labels.categories.isEmpty ? "none" : labels.categories.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")))
+        lines.append("sources    " + (labels.sources.isEmpty ? "none" : labels.sources.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")))
+        if let manifest = database.manifest,
+            let object = try? JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any]
+        {
+            lines.append("built by   \(object["tool"] ?? "?") \(object["version"] ?? "?")")
+            for input in object["inputs"] as? [[String: Any]] ?? [] {
+                let sha = (input["sha256"] as? String).map { ", sha256 \($0.prefix(16))…" } ?? ""
+                lines.append("input      \(input["name"] ?? "?") (\(input["format"] ?? "?"), \(input["rows"] ?? 0) rows, \(input["rejected"] ?? 0) rejected\(sha))")
+            }
+        }
+        print(lines.joined(separator: "\n"))
+    }
+}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check databases in full: checksum, structure, every reference.",
+        discussion: "Exit status 0 only when every database given is sound; otherwise each problem is listed and the status is 2.")
+
+    @Argument(help: ArgumentHelp("Databases to check.", valueName: "db"))
+    var databases: [String] = []
+
+    func validate() throws {
+        guard !databases.isEmpty else { throw ValidationError("name at least one database") }
+    }
+
+    func run() throws {
+        var sound = true
+        for path in databases {
+            do {
+                let database = try HashDatabase.open(path: path)
+                let problems = database.verify()
+                if problems.isEmpty {
+                    print("\(path): ok (\(database.entryCount) entries, sha256:\(Hex.encode(database.checksum, byteCount: 32)))")
+                } else {
+                    sound = false
+                    for problem in problems {
+                        print("\(path): \(problem)")
+                    }
+                }
+            } catch {
+                sound = false
+                print("\(error)")
+            }
+        }
+        if !sound { throw ExitCode(2) }
+    }
+}

@@ -1,0 +1,233 @@
+import ArgumentParser
+import Foundation
+import HashCore
+
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Look images or hashes up in a database.",
+        discussion: """
+            A query is an image file (or a directory of them, fingerprinted as hashdb hash does), \
+            a hash given with --hash, or, with -, one per line of standard input (a line that is \
+            a hash is a hash, anything else a path). A hash's length tells its kind: 32 hex \
+            digits MD5, 40 SHA-1, 64 SHA-256 or PDQ (both are tried); "pdq:…" or "sha256:…" says \
+            which.
+
+            One JSON Lines record per query: "query", "hashes" (what was matched), and "matches", \
+            each with id, kind (sha256, sha1, md5 or pdq), distance (0 when exact), transform \
+            (the rotation or flip of the query that matched; orig without --dihedral), \
+            categories and sources. Exact matches come first, then near matches by distance.
+
+            PDQ hashes of quality under --min-quality on either side are not near-matched: \
+            blank and near-uniform images all hash alike. The record says so ("near_skipped"); \
+            exact digests still match.
+
+            Exit status, as grep: 0 when some query matched, 1 when none did, 2 on an error.
+
+            Examples:
+              hashdb query --db known.hdb upload.jpg
+              hashdb query --db known.hdb --dihedral --threshold 20 reported/
+              hashdb query --db known.hdb --hash d41d8cd98f00b204e9800998ecf8427e
+            """)
+
+    @Option(help: ArgumentHelp("The database.", valueName: "db"))
+    var db: String
+
+    @Option(help: "Largest PDQ Hamming distance that is a match (0–256).")
+    var threshold: Int = PDQ.matchThreshold
+
+    @Flag(help: "Also match the 7 rotations and flips of each query image.")
+    var dihedral = false
+
+    @Option(help: "Near-match only PDQ hashes of at least this quality (0–100).")
+    var minQuality: Int = PDQ.qualityThreshold
+
+    @Option(help: ArgumentHelp("Only report entries with this category (repeatable).", valueName: "category"))
+    var category: [String] = []
+
+    @Option(help: ArgumentHelp("Only report entries from this source (repeatable).", valueName: "source"))
+    var source: [String] = []
+
+    @Option(help: "Record format: jsonl, or tsv (a header row, then one row per match).")
+    var format: RecordFormat = .jsonl
+
+    @Option(name: .customLong("hash"), help: ArgumentHelp("A digest or PDQ hash to look up (repeatable).", valueName: "hex"))
+    var hashes: [String] = []
+
+    @Flag(help: "Decode JPEGs at reduced size (see hashdb hash --help).")
+    var fast = false
+
+    @OptionGroup var jobs: JobsOption
+    @OptionGroup var limitOptions: LimitOptions
+
+    @Argument(help: ArgumentHelp("Image files and directories; - reads queries from standard input.", valueName: "path"))
+    var paths: [String] = []
+
+    func validate() throws {
+        guard !paths.isEmpty || !hashes.isEmpty else {
+            throw ValidationError("give images, --hash values, or - to read queries from standard input")
+        }
+        guard (0...256).contains(threshold) else { throw ValidationError("--threshold must be from 0 to 256") }
+        guard (0...100).contains(minQuality) else { throw ValidationError("--min-quality must be from 0 to 100") }
+        for hash in hashes {
+            if case .failure(let error) = QueryInput.parseHash(hash) {
+                throw ValidationError("--hash \(error)")
+            }
+        }
+    }
+
+    func run() throws {
+        let database: HashDatabase
+        do {
+            database = try HashDatabase.open(path: db)
+        } catch {
+            StandardError.line("hashdb query: \(error)")
+            throw ExitCode(2)
+        }
+        let options = MatchOptions(threshold: threshold, dihedral: dihedral, minQuality: minQuality,
+                                   categories: Set(category), sources: Set(source))
+        let output = StandardOutput()
+        if format == .tsv {
+            output.writeLine(QueryRecord.tsvHeader)
+        }
+        var anyMatch = false
+        var anyError = false
+        func answer(_ query: String, _ outcome: Result<QueryHashes, QueryFailure>) {
+            let record: QueryRecord
+            switch outcome {
+            case .success(let hashes):
+                do {
+                    let result = try database.match(hashes, options: options)
+                    anyMatch = anyMatch || !result.matches.isEmpty
+                    record = QueryRecord(query: query, hashes: hashes, result: result, error: nil)
+                } catch {
+                    anyError = true
+                    record = QueryRecord(query: query, hashes: hashes, result: nil, error: QueryFailure(message: error.description, code: error.code))
+                }
+            case .failure(let failure):
+                anyError = true
+                record = QueryRecord(query: query, hashes: nil, result: nil, error: failure)
+            }
+            for line in format == .jsonl ? [record.json()] : record.tsv() {
+                output.writeLine(line)
+            }
+        }
+
+        for hash in hashes {
+            answer(hash, QueryInput.parseHash(hash))
+        }
+        let decoder = ImageDecoder(limits: limitOptions.limits, scaling: fast ? .fast : .exact)
+        let wantsDihedral = dihedral
+        // Lines of standard input that are hashes are answered in place; the rest are paths.
+        let walker = PathWalker(arguments: paths, standardInput: {
+            while let line = readLine(strippingNewline: true) {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if QueryInput.looksLikeHash(trimmed) {
+                    return QueryInput.hashMarker + trimmed
+                }
+                return trimmed
+            }
+            return nil
+        })
+        OrderedParallelMap<String, Result<QueryHashes, QueryFailure>>(jobs: jobs.count).run(
+            walker,
+            makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral) },
+            transform: { (fingerprinter: inout Fingerprinter, item: String) -> Result<QueryHashes, QueryFailure> in
+                if item.hasPrefix(QueryInput.hashMarker) {
+                    return QueryInput.parseHash(String(item.dropFirst(QueryInput.hashMarker.count)))
+                }
+                do throws(FileReadError) {
+                    return .success(QueryHashes(try fingerprinter.fingerprint(path: item)))
+                } catch {
+                    return .failure(QueryFailure(message: error.description, code: error.code))
+                }
+            },
+            emit: { item, outcome in
+                answer(item.hasPrefix(QueryInput.hashMarker) ? String(item.dropFirst(QueryInput.hashMarker.count)) : item, outcome)
+            })
+        output.flush()
+        if anyError { throw ExitCode(2) }
+        if !anyMatch { throw ExitCode(1) }
+    }
+}
+
+struct QueryFailure: Error, Sendable {
+    let message: String
+    let code: String
+}
+
+enum QueryInput {
+    /// Marks standard-input lines that are hashes on their way through the path walker.
+    static let hashMarker = "\u{0}hash:"
+
+    static func looksLikeHash(_ text: String) -> Bool {
+        if case .success = parseHash(text) { return true }
+        return false
+    }
+
+    /// "hex" by length (64 digits: SHA-256 and PDQ both), or "kind:hex".
+    static func parseHash(_ text: String) -> Result<QueryHashes, QueryFailure> {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        let kindName = parts.count == 2 ? parts[0].lowercased() : nil
+        let hex = parts.count == 2 ? String(parts[1]) : text
+        do {
+            switch kindName {
+            case "pdq":
+                return .success(QueryHashes(pdq: try PDQHash(hex: hex)))
+            case let name?:
+                guard let kind = DigestKind(rawValue: name) else {
+                    return .failure(QueryFailure(message: "'\(name)' is not sha256, sha1, md5 or pdq", code: "bad_hash"))
+                }
+                return .success(QueryHashes(digests: [try Digest(kind: kind, hex: hex)]))
+            case nil:
+                guard let kind = DigestKind(hexLength: hex.utf8.count) else {
+                    throw HexError.wrongLength(text: hex, expected: [32, 40, 64])
+                }
+                let digest = try Digest(kind: kind, hex: hex)
+                return .success(QueryHashes(digests: [digest], pdq: kind == .sha256 ? try PDQHash(hex: hex) : nil))
+            }
+        } catch {
+            return .failure(QueryFailure(message: String(describing: error), code: "bad_hash"))
+        }
+    }
+}
+
+/// One query's line(s) of output.
+struct QueryRecord {
+    let query: String
+    let hashes: QueryHashes?
+    let result: MatchResult?
+    let error: QueryFailure?
+
+    func json() -> String {
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("query", query)
+        if let hashes {
+            MatchRecord.writeHashes(hashes, into: &json)
+        }
+        if let result {
+            MatchRecord.writeResult(result, into: &json)
+        }
+        if let error {
+            json.member("error", error.message)
+            json.member("error_code", error.code)
+        }
+        json.endObject()
+        return json.output
+    }
+
+    static let tsvHeader = "query\tkind\tdistance\ttransform\tid\tcategories\tsources\terror"
+
+    func tsv() -> [String] {
+        let escapedQuery = FingerprintRecord.escapeTSV(query)
+        guard let result, !result.matches.isEmpty else {
+            return ["\(escapedQuery)\t\t\t\t\t\t\t\(FingerprintRecord.escapeTSV(error?.message ?? ""))"]
+        }
+        return result.matches.map { match in
+            [escapedQuery, match.kind.rawValue, String(match.distance), match.transform.name, FingerprintRecord.escapeTSV(match.entry.id),
+             FingerprintRecord.escapeTSV(match.entry.categories.joined(separator: ";")),
+             FingerprintRecord.escapeTSV(match.entry.sources.joined(separator: ";")), ""].joined(separator: "\t")
+        }
+    }
+}

@@ -72,7 +72,8 @@ public struct HashDatabase: Sendable {
         }
         let sectionCount = Int(whole.u32(32))
         guard let tableOffset = whole.int(24),
-            let table = whole.slice(offset: tableOffset, length: sectionCount.multipliedReportingOverflow(by: DatabaseFormat.sectionRecordSize).partialValue),
+            let tableLength = checkedProduct(sectionCount, DatabaseFormat.sectionRecordSize),
+            let table = whole.slice(offset: tableOffset, length: tableLength),
             tableOffset >= DatabaseFormat.headerSize
         else { throw corrupt("section table (\(sectionCount) sections) runs past the file") }
         let created = whole.i64(40)

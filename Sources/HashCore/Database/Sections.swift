@@ -13,9 +13,9 @@ struct StringPool: Sendable {
         guard section.count >= 16 else { throw SectionError("shorter than its 16-byte header") }
         guard let count = section.int(0), let byteCount = section.int(8) else { throw SectionError("sizes overflow") }
         guard count == expectedCount else { throw SectionError("holds \(count) strings, the table says \(expectedCount)") }
-        let offsetsLength = (count + 1).multipliedReportingOverflow(by: 8)
-        guard !offsetsLength.overflow, let offsets = section.slice(offset: 16, length: offsetsLength.partialValue),
-            let data = section.slice(offset: 16 + offsetsLength.partialValue, length: byteCount)
+        guard let entries = checkedSum(count, 1), let offsetsLength = checkedProduct(entries, 8), let dataStart = checkedSum(16, offsetsLength),
+            let offsets = section.slice(offset: 16, length: offsetsLength),
+            let data = section.slice(offset: dataStart, length: byteCount)
         else { throw SectionError("string offsets or data run past the section") }
         guard offsets.u64(0) == 0, offsets.u64(count * 8) == UInt64(byteCount) else {
             throw SectionError("string offsets do not start at 0 and end at the data size")
@@ -45,7 +45,7 @@ struct LabelSets: Sendable {
     let wordCount: Int
 
     init(_ section: RawView, expectedCount: Int) throws(SectionError) {
-        guard section.count == expectedCount * 4 else { throw SectionError("\(section.count) bytes for \(expectedCount) words") }
+        guard checkedProduct(expectedCount, 4) == section.count else { throw SectionError("\(section.count) bytes for \(expectedCount) words") }
         words = section
         wordCount = expectedCount
     }
@@ -75,7 +75,7 @@ struct EntryTable: Sendable {
     }
 
     init(_ section: RawView, expectedCount: Int) throws(SectionError) {
-        guard section.count == expectedCount * DatabaseFormat.entryRecordSize else {
+        guard checkedProduct(expectedCount, DatabaseFormat.entryRecordSize) == section.count else {
             throw SectionError("\(section.count) bytes for \(expectedCount) entries of \(DatabaseFormat.entryRecordSize)")
         }
         count = expectedCount
@@ -96,7 +96,7 @@ struct IDIndex: Sendable {
     let records: RawView
 
     init(_ section: RawView, expectedCount: Int) throws(SectionError) {
-        guard section.count == expectedCount * DatabaseFormat.idIndexRecordSize else {
+        guard checkedProduct(expectedCount, DatabaseFormat.idIndexRecordSize) == section.count else {
             throw SectionError("\(section.count) bytes for \(expectedCount) records")
         }
         count = expectedCount
@@ -141,8 +141,8 @@ struct DigestIndex: Sendable {
         guard let count = section.int(8), count == expectedCount else { throw SectionError("key count disagrees with the table") }
         guard let directoryOffset = section.int(16), let keysOffset = section.int(24), let entriesOffset = section.int(32),
             let directory = section.slice(offset: directoryOffset, length: ((1 << prefixBits) + 1) * 4),
-            let keys = section.slice(offset: keysOffset, length: count.multipliedReportingOverflow(by: width).partialValue),
-            let entries = section.slice(offset: entriesOffset, length: count.multipliedReportingOverflow(by: 4).partialValue),
+            let keysLength = checkedProduct(count, width), let keys = section.slice(offset: keysOffset, length: keysLength),
+            let entriesLength = checkedProduct(count, 4), let entries = section.slice(offset: entriesOffset, length: entriesLength),
             count < Int(UInt32.max)
         else { throw SectionError("directory, keys or entries run past the section") }
         guard directory.u32(0) == 0, Int(directory.u32((1 << prefixBits) * 4)) == count else {
@@ -209,8 +209,9 @@ struct PDQTable: Sendable {
         guard section.count >= DatabaseFormat.indexHeaderSize else { throw SectionError("shorter than its header") }
         guard let count = section.int(0), count == expectedCount else { throw SectionError("hash count disagrees with the table") }
         guard let hashesOffset = section.int(8), let recordsOffset = section.int(16),
-            let hashes = section.slice(offset: hashesOffset, length: count.multipliedReportingOverflow(by: 32).partialValue),
-            let records = section.slice(offset: recordsOffset, length: count.multipliedReportingOverflow(by: DatabaseFormat.pdqRecordSize).partialValue),
+            let hashesLength = checkedProduct(count, 32), let hashes = section.slice(offset: hashesOffset, length: hashesLength),
+            let recordsLength = checkedProduct(count, DatabaseFormat.pdqRecordSize),
+            let records = section.slice(offset: recordsOffset, length: recordsLength),
             count < Int(UInt32.max)
         else { throw SectionError("hashes or records run past the section") }
         self.count = count

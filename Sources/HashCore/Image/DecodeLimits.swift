@@ -33,7 +33,7 @@ public struct DecodeLimits: Sendable, Equatable {
         guard width > 0, height > 0 else {
             throw .invalidDimensions(width: width, height: height)
         }
-        guard width.multipliedReportingOverflow(by: height).partialValue <= maxPixels else {
+        guard let pixels = checkedProduct(width, height), pixels <= maxPixels else {
             throw .tooManyPixels(width: width, height: height, limit: maxPixels)
         }
         guard width <= maxDimension, height <= maxDimension else {

@@ -50,7 +50,7 @@ public enum ImageDecodeError: Error, Equatable, Sendable, CustomStringConvertibl
         case .dimensionTooLarge(let width, let height, let limit):
             "image of \(width)×\(height) has a side over the limit of \(limit) pixels"
         case .tooManyPixels(let width, let height, let limit):
-            "image of \(width)×\(height) has \(width.multipliedReportingOverflow(by: height).partialValue) pixels, over the limit of \(limit)"
+            "image of \(width)×\(height) has \(checkedProduct(width, height).map(String.init) ?? "too many") pixels, over the limit of \(limit)"
         case .truncated(let format, let detail):
             "truncated \(format.rawValue.uppercased()): \(detail)"
         case .corrupt(let format, let detail):

@@ -7,7 +7,7 @@ enum JPEGDecoder {
     {
         // Whole-image coefficient buffers of a progressive file: 2 bytes a coefficient,
         // up to 4 components, for the largest image the limits allow, plus slack for tables.
-        let memoryBudget = limits.maxPixels.multipliedReportingOverflow(by: 8).partialValue + (64 << 20)
+        let memoryBudget = checkedProduct(limits.maxPixels, 8).flatMap { checkedSum($0, 64 << 20) } ?? Int.max
         guard let decoder = hdb_jpeg_decoder_create(UInt32(clamping: limits.maxJPEGScans), memoryBudget) else {
             throw .outOfMemory(.jpeg)
         }

@@ -23,5 +23,11 @@ let package = Package(
             ],
             path: "Benchmarks/HashCoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        // Side-by-side tools: run by the compare-* scripts next to this file.
+        .executableTarget(
+            name: "exact-lookup",
+            dependencies: [.product(name: "HashCore", package: hashdbIdentity)],
+            path: "Tools/ExactLookup",
+            swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v2"])]),
     ]
 )

@@ -74,7 +74,8 @@ public final class DatabaseBuilder {
         workDirectory = AtomicFile.temporaryPath(for: options.workDirectoryParent + "/hashdb-build", kind: "work")
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: false)
         rowSpill = try BufferedFileWriter(path: workDirectory + "/rows.spill")
-        links = ExternalSorter(directory: workDirectory, name: "links", memoryBudget: options.memoryBudget / 2)
+        // Links fill while rows are read, when no other sort holds memory.
+        links = ExternalSorter(directory: workDirectory, name: "links", memoryBudget: options.memoryBudget * 3 / 4)
     }
 
     deinit {
@@ -109,10 +110,22 @@ public final class DatabaseBuilder {
     }
 
     private var labelListIDs: [[String]: [UInt32]] = [:]
+    private var recentLabelSets: [(categories: [String], sources: [String], id: UInt32)] = []
 
     /// The row's categories and sources as an interned set. Lists repeat a few label lists
-    /// over millions of rows, so each distinct list is resolved once.
+    /// over millions of rows (readers hand out the same arrays for them, which compare
+    /// cheaply), so recent answers are kept and each distinct list is resolved once.
     private func labelSetID(_ row: ListRow) -> UInt32 {
+        for recent in recentLabelSets where recent.categories == row.categories && recent.sources == row.sources {
+            return recent.id
+        }
+        let id = resolveLabelSetID(row)
+        recentLabelSets.insert((row.categories, row.sources, id), at: 0)
+        if recentLabelSets.count > 16 { recentLabelSets.removeLast() }
+        return id
+    }
+
+    private func resolveLabelSetID(_ row: ListRow) -> UInt32 {
         func ids(_ list: [String]) -> [UInt32] {
             if let known = labelListIDs[list] { return known }
             let resolved = labels.ids(list)
@@ -166,7 +179,8 @@ public final class DatabaseBuilder {
 
         // Stage 4: rows grouped by entry.
         progress?("grouping rows into \(entryCount) entries")
-        let grouped = ExternalSorter<UInt64>(directory: workDirectory, name: "groups", memoryBudget: options.memoryBudget / 2)
+        // The links are done with: the row groups may use most of the memory.
+        let grouped = ExternalSorter<UInt64>(directory: workDirectory, name: "groups", memoryBudget: options.memoryBudget * 3 / 4)
         do {
             let reader = try BufferedFileReader(path: workDirectory + "/rows.spill", bufferSize: 4 << 20)
             for row in 0..<rowCount {
@@ -179,77 +193,33 @@ public final class DatabaseBuilder {
         // Stage 5: merge each entry's rows.
         progress?("writing entries")
         let finalLabels = labels.sortedMapping()
-        let entriesFile = try BufferedFileWriter(path: workDirectory + "/entries.section")
-        let idOffsets = try BufferedFileWriter(path: workDirectory + "/id-offsets.part")
-        let idData = try BufferedFileWriter(path: workDirectory + "/id-data.part")
-        let pdqSorter = ExternalSorter<PDQKey>(directory: workDirectory, name: "pdq", memoryBudget: options.memoryBudget / 4)
-        let idSorter = ExternalSorter<IDKey>(directory: workDirectory, name: "ids", memoryBudget: options.memoryBudget / 4)
-        var labelSetWords: [UInt32] = []
-        var labelSetOffsets: [EntryLabelSet: UInt32] = [:]
-        var idCount = 0
-        let canonicalKeys = try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfRow.canonicalOrdinals)
-        try idOffsets.writeLittleEndian(UInt64(0))
-
+        let entryWriter = try EntryWriter(
+            directory: workDirectory, memoryBudget: options.memoryBudget, rowLabelSets: rowLabelSetList, labelMapping: finalLabels.mapping,
+            canonicalKeys: try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfRow.canonicalOrdinals))
         var currentEntry = -1
         var rowsOfEntry: [SpilledRow] = []
-        func flushEntry() throws {
-            guard currentEntry >= 0 else { return }
-            let merged = MergedEntry(rows: rowsOfEntry, labelSets: rowLabelSetList, labelMapping: finalLabels.mapping)
-            var ids = merged.ids
-            if ids.isEmpty {
-                ids = [Array(try canonicalKeys.key(forEntry: currentEntry).utf8)]
-            }
-            let labelSet = EntryLabelSet(categories: merged.categories, sources: merged.sources)
-            let labelOffset: UInt32
-            if let known = labelSetOffsets[labelSet] {
-                labelOffset = known
-            } else {
-                labelOffset = UInt32(labelSetWords.count)
-                labelSetOffsets[labelSet] = labelOffset
-                labelSetWords += [UInt32(labelSet.categories.count), UInt32(labelSet.sources.count)] + labelSet.categories + labelSet.sources
-            }
-            try entriesFile.writeLittleEndian(merged.added ?? 0)
-            try entriesFile.writeLittleEndian(UInt32(idCount))
-            try entriesFile.writeLittleEndian(UInt32(ids.count))
-            try entriesFile.writeLittleEndian(labelOffset)
-            try entriesFile.writeLittleEndian(UInt32(0))
-            for id in ids {
-                try idData.write(id)
-                try idOffsets.writeLittleEndian(UInt64(idData.size))
-                try idSorter.add(IDKey(hash: DatabaseFormat.idHash(id), entry: UInt32(currentEntry)))
-                idCount += 1
-            }
-            for (hash, quality) in merged.pdqs {
-                try pdqSorter.add(PDQKey(hash: hash.bits, entry: UInt32(currentEntry), quality: quality.map(UInt8.init) ?? DatabaseFormat.unknownQuality))
-            }
-        }
+        let idArena = ByteBuffer()
         try grouped.forEachSorted { key, payload in
             let entry = Int(key >> 32)
             if entry != currentEntry {
-                try flushEntry()
+                if currentEntry >= 0 {
+                    try entryWriter.write(entry: currentEntry, rows: rowsOfEntry, ids: idArena)
+                }
                 currentEntry = entry
                 rowsOfEntry.removeAll(keepingCapacity: true)
+                idArena.removeAll()
             }
-            rowsOfEntry.append(try SpilledRow.decode(payload))
+            rowsOfEntry.append(try SpilledRow.decode(payload, ids: idArena))
         }
-        try flushEntry()
-        try entriesFile.close()
-        try idOffsets.close()
-        try idData.close()
+        if currentEntry >= 0 {
+            try entryWriter.write(entry: currentEntry, rows: rowsOfEntry, ids: idArena)
+        }
+        var sections = try entryWriter.finishSections(labelNames: finalLabels.names)
+        let pdqSorter = entryWriter.pdqSorter
+        let idSorter = entryWriter.idSorter
 
         // Stage 6: the digest indexes, from the key stream.
         progress?("writing digest indexes")
-        var sections: [SectionContent] = []
-        sections.append(SectionContent(kind: .entries, count: entryCount, pieces: [.file(workDirectory + "/entries.section")]))
-        let idDataSize = try SectionContent.fileSize(workDirectory + "/id-data.part")
-        sections.append(SectionContent(kind: .idStrings, count: idCount, pieces: [
-            .bytes(Self.poolHeader(count: idCount, bytes: idDataSize)), .file(workDirectory + "/id-offsets.part"),
-            .file(workDirectory + "/id-data.part"),
-        ]))
-        sections.append(Self.stringPoolSection(.labelStrings, finalLabels.names))
-        var labelSetBytes = LittleEndianBytes()
-        for word in labelSetWords { labelSetBytes.u32(word) }
-        sections.append(SectionContent(kind: .labelSets, count: labelSetWords.count, pieces: [.bytes(labelSetBytes.bytes)]))
         sections += try writeDigestIndexes(counts: keyCounts, entryOfRow: entryOfRow)
         for kind in DigestKind.allCases {
             summary.digests[kind] = keyCounts[Int(LinkKey.kindCode(kind))]
@@ -260,9 +230,9 @@ public final class DatabaseBuilder {
         let pdqHashes = try BufferedFileWriter(path: workDirectory + "/pdq-hashes.part")
         let pdqRecords = try BufferedFileWriter(path: workDirectory + "/pdq-records.part")
         try pdqSorter.forEachSorted { key, _ in
-            try pdqHashes.write(key.hash.bytes())
+            try pdqHashes.write(key.hash)
             try pdqRecords.writeLittleEndian(key.entry)
-            try pdqRecords.write([key.quality, 0, 0, 0])
+            try pdqRecords.write(value: (key.quality, UInt8(0), UInt16(0)))
         }
         try pdqHashes.close()
         try pdqRecords.close()
@@ -297,9 +267,29 @@ public final class DatabaseBuilder {
             writers.append(try DigestIndexWriter(kind: kind, count: counts[Int(LinkKey.kindCode(kind))], directory: workDirectory))
         }
         let reader = try BufferedFileReader(path: workDirectory + "/keys.spill", bufferSize: 4 << 20)
-        while let record = try KeyStreamRecord.read(from: reader) {
-            guard record.kind != LinkKey.pdqKind else { continue }
-            try writers[Int(record.kind)].add(record.value, entry: entryOfRow.entries[Int(record.row)])
+        // Keys come in key order, so their rows' entries are read at random: a batch at a time,
+        // in a loop of independent loads the processor can overlap.
+        var batch: [KeyStreamRecord] = []
+        var entries = [UInt32](repeating: 0, count: 4096)
+        batch.reserveCapacity(4096)
+        var done = false
+        while !done {
+            batch.removeAll(keepingCapacity: true)
+            while batch.count < 4096 {
+                guard let record = try KeyStreamRecord.read(from: reader) else {
+                    done = true
+                    break
+                }
+                batch.append(record)
+            }
+            entryOfRow.entries.withUnsafeBufferPointer { entryOf in
+                for index in batch.indices {
+                    entries[index] = entryOf[Int(batch[index].row)]
+                }
+            }
+            for (index, record) in batch.enumerated() where record.kind != LinkKey.pdqKind {
+                try writers[Int(record.kind)].add(record.value, entry: entries[index])
+            }
         }
         for writer in writers {
             sections.append(try writer.finish())
@@ -436,13 +426,9 @@ struct KeyStreamRecord {
     static let size = 37
 
     func write(to writer: BufferedFileWriter) throws(FileIOError) {
-        var bytes = [UInt8](repeating: 0, count: Self.size)
-        bytes[0] = kind
-        bytes.withUnsafeMutableBytes { raw in
-            value.store(to: raw.baseAddress! + 1)
-            raw.storeBytes(of: row.littleEndian, toByteOffset: 33, as: UInt32.self)
-        }
-        try writer.write(bytes)
+        try writer.write(value: kind)
+        try writer.write(value)
+        try writer.writeLittleEndian(row)
     }
 
     static func read(from reader: BufferedFileReader) throws(FileIOError) -> KeyStreamRecord? {
@@ -458,7 +444,8 @@ struct SpilledRow {
     var added: Int64?
     var pdq: PDQHash?
     var quality: Int?
-    var id: [UInt8]?
+    /// Where the id's bytes are in the arena `decode` was given.
+    var id: Range<Int>?
 
     private static let hasAdded: UInt8 = 1, hasPDQ: UInt8 = 2, hasQuality: UInt8 = 4, hasID: UInt8 = 8
 
@@ -495,7 +482,8 @@ struct SpilledRow {
         return bytes
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> SpilledRow {
+    /// Reads a row; its id's bytes are appended to `ids`.
+    static func decode(_ bytes: UnsafeRawBufferPointer, ids: ByteBuffer) throws -> SpilledRow {
         let flags = bytes[0]
         var offset = 2
         let labelSet = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
@@ -515,7 +503,9 @@ struct SpilledRow {
         if flags & hasID != 0 {
             let length = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
             offset += 2
-            row.id = Array(bytes[offset..<(offset + length)])
+            let start = ids.count
+            ids.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
+            row.id = start..<ids.count
         }
         return row
     }
@@ -574,25 +564,14 @@ struct MergedEntry {
     /// Distinct PDQ hashes with the best known quality of each.
     var pdqs: [(PDQHash, Int?)]
 
-    init(rows: [SpilledRow], labelSets: [RowLabelSet], labelMapping: [UInt32]) {
-        if rows.count == 1 {
-            // Most entries come from one row: nothing to merge.
-            let row = rows[0]
-            let set = labelSets[Int(row.labelSet)]
-            ids = row.id.map { [$0] } ?? []
-            categories = set.categories.map { labelMapping[Int($0)] }.sorted()
-            sources = set.sources.map { labelMapping[Int($0)] }.sorted()
-            added = row.added == 0 ? nil : row.added
-            pdqs = row.pdq.map { [($0, row.quality)] } ?? []
-            return
-        }
+    init(rows: [SpilledRow], ids idBytes: ByteBuffer, labelSets: [RowLabelSet], labelMapping: [UInt32]) {
         var ids = Set<[UInt8]>()
         var categories = Set<UInt32>()
         var sources = Set<UInt32>()
         var added: Int64?
         var pdqs: [PDQHash: Int?] = [:]
         for row in rows {
-            if let id = row.id { ids.insert(id) }
+            if let id = row.id { ids.insert(Array(UnsafeRawBufferPointer(rebasing: idBytes.bytes[id]))) }
             let set = labelSets[Int(row.labelSet)]
             for category in set.categories { categories.insert(labelMapping[Int(category)]) }
             for source in set.sources { sources.insert(labelMapping[Int(source)]) }
@@ -613,22 +592,20 @@ struct MergedEntry {
 // MARK: - Union-find and entry numbering
 
 /// Rows united by shared keys. Roots are always the smallest row of their set, so every
-/// parent pointer points to a smaller row; `canonical[root]` is the smallest key ordinal seen
-/// for the set.
+/// parent pointer points to a smaller row; a root's `canonical` is the smallest key ordinal
+/// seen for its set. Parent and canonical sit side by side: one cache miss reaches both.
 struct UnionFind {
-    private var parent: [UInt32]
-    private var canonical: [UInt32]
+    private var nodes: [(parent: UInt32, canonical: UInt32)]
 
     init(count: Int) {
-        parent = (0..<count).map { UInt32($0) }
-        canonical = [UInt32](repeating: .max, count: count)
+        nodes = (0..<count).map { (UInt32($0), UInt32.max) }
     }
 
     mutating func find(_ row: Int) -> Int {
         var current = row
-        while Int(parent[current]) != current {
-            let grandparent = parent[Int(parent[current])]
-            parent[current] = grandparent
+        while Int(nodes[current].parent) != current {
+            let grandparent = nodes[Int(nodes[current].parent)].parent
+            nodes[current].parent = grandparent
             current = Int(grandparent)
         }
         return current
@@ -639,26 +616,26 @@ struct UnionFind {
         let rootB = find(b)
         guard a != rootB else { return a }
         let (low, high) = a < rootB ? (a, rootB) : (rootB, a)
-        parent[high] = UInt32(low)
-        canonical[low] = min(canonical[low], canonical[high])
+        nodes[high].parent = UInt32(low)
+        nodes[low].canonical = min(nodes[low].canonical, nodes[high].canonical)
         return low
     }
 
     mutating func lowerCanonical(_ root: Int, to ordinal: UInt32) {
-        canonical[root] = min(canonical[root], ordinal)
+        nodes[root].canonical = min(nodes[root].canonical, ordinal)
     }
 
     /// Numbers the sets 0, 1, 2, … in the order of their smallest key, and gives each row its
-    /// set's number. Consumes the structure (its arrays are reused).
+    /// set's number. Consumes the structure.
     consuming func entryNumbers(distinctKeys: Int) -> EntryNumbering {
         // Parents point to smaller rows, so in ascending order each row's parent already
         // points at its root.
-        for row in parent.indices {
-            parent[row] = parent[Int(parent[row])]
+        for row in nodes.indices {
+            nodes[row].parent = nodes[Int(nodes[row].parent)].parent
         }
         var isCanonical = [UInt64](repeating: 0, count: (distinctKeys + 63) / 64)
-        for row in parent.indices where Int(parent[row]) == row {
-            let ordinal = Int(canonical[row])
+        for row in nodes.indices where Int(nodes[row].parent) == row {
+            let ordinal = Int(nodes[row].canonical)
             isCanonical[ordinal >> 6] |= 1 << UInt64(ordinal & 63)
         }
         var rankBefore = [UInt32](repeating: 0, count: isCanonical.count)
@@ -672,10 +649,8 @@ struct UnionFind {
             let below = word & ((1 << UInt64(ordinal & 63)) - 1)
             return rankBefore[ordinal >> 6] + UInt32(below.nonzeroBitCount)
         }
-        for row in parent.indices {
-            parent[row] = rank(Int(canonical[Int(parent[row])]))
-        }
-        return EntryNumbering(entries: parent, entryCount: Int(running), canonicalOrdinals: CanonicalOrdinals(bits: isCanonical))
+        let entries = nodes.map { rank(Int(nodes[Int($0.parent)].canonical)) }
+        return EntryNumbering(entries: entries, entryCount: Int(running), canonicalOrdinals: CanonicalOrdinals(bits: isCanonical))
     }
 }
 
@@ -757,7 +732,7 @@ final class DigestIndexWriter {
             directory[nextBucket] = UInt32(written)
             nextBucket += 1
         }
-        try keys.write(key.bytes(count: kind.byteCount))
+        try keys.write(key, count: kind.byteCount)
         try entries.writeLittleEndian(entry)
         written += 1
     }
@@ -785,5 +760,124 @@ final class DigestIndexWriter {
         return SectionContent(kind: SectionKind.index(for: kind), count: written, pieces: [
             .bytes(header.bytes), .bytes(directoryData.bytes), .alignTo64, .file(keys.path), .alignTo64, .file(entries.path),
         ])
+    }
+}
+
+/// Stage 5 of a build: writes entries, their ids and label sets, and queues their PDQ hashes
+/// and id hashes for sorting.
+final class EntryWriter {
+    private let rowLabelSets: [RowLabelSet]
+    private let labelMapping: [UInt32]
+    private let canonicalKeys: CanonicalKeyReader
+    private let entries: BufferedFileWriter
+    private let idOffsets: BufferedFileWriter
+    private let idData: BufferedFileWriter
+    let pdqSorter: ExternalSorter<PDQKey>
+    let idSorter: ExternalSorter<IDKey>
+    private var labelSetWords: [UInt32] = []
+    private var labelSetOffsets: [EntryLabelSet: UInt32] = [:]
+    /// For an entry of one row, its label set is that row's: resolved once per row label set.
+    private var offsetOfRowLabelSet: [UInt32?]
+    private var entryCount = 0
+    private var idCount = 0
+
+    init(directory: String, memoryBudget: Int, rowLabelSets: [RowLabelSet], labelMapping: [UInt32], canonicalKeys: CanonicalKeyReader) throws {
+        self.rowLabelSets = rowLabelSets
+        self.labelMapping = labelMapping
+        self.canonicalKeys = canonicalKeys
+        entries = try BufferedFileWriter(path: directory + "/entries.section")
+        idOffsets = try BufferedFileWriter(path: directory + "/id-offsets.part")
+        idData = try BufferedFileWriter(path: directory + "/id-data.part")
+        // These fill while the row groups are merged, which holds only small read buffers.
+        pdqSorter = ExternalSorter(directory: directory, name: "pdq", memoryBudget: memoryBudget * 3 / 8)
+        idSorter = ExternalSorter(directory: directory, name: "ids", memoryBudget: memoryBudget / 4)
+        offsetOfRowLabelSet = Array(repeating: nil, count: rowLabelSets.count)
+        try idOffsets.writeLittleEndian(UInt64(0))
+    }
+
+    /// Writes entry `entry` (entries come in order) from its rows, whose ids are in `ids`.
+    func write(entry: Int, rows: [SpilledRow], ids: ByteBuffer) throws {
+        precondition(entry == entryCount, "entries are written in order")
+        entryCount += 1
+        let firstID = idCount
+        if rows.count == 1 {
+            // Most entries come from one row: nothing to merge.
+            let row = rows[0]
+            if let id = row.id {
+                try addID(UnsafeRawBufferPointer(rebasing: ids.bytes[id]), entry: entry)
+            } else {
+                try addID(Array(try canonicalKeys.key(forEntry: entry).utf8), entry: entry)
+            }
+            if let pdq = row.pdq {
+                try pdqSorter.add(PDQKey(hash: pdq.bits, entry: UInt32(entry), quality: row.quality.map(UInt8.init) ?? DatabaseFormat.unknownQuality))
+            }
+            try writeRecord(added: row.added == 0 ? nil : row.added, firstID: firstID, labelOffset: labelSetOffset(forRowSet: Int(row.labelSet)))
+            return
+        }
+        let merged = MergedEntry(rows: rows, ids: ids, labelSets: rowLabelSets, labelMapping: labelMapping)
+        if merged.ids.isEmpty {
+            try addID(Array(try canonicalKeys.key(forEntry: entry).utf8), entry: entry)
+        }
+        for id in merged.ids {
+            try addID(id, entry: entry)
+        }
+        for (hash, quality) in merged.pdqs {
+            try pdqSorter.add(PDQKey(hash: hash.bits, entry: UInt32(entry), quality: quality.map(UInt8.init) ?? DatabaseFormat.unknownQuality))
+        }
+        try writeRecord(added: merged.added, firstID: firstID,
+                        labelOffset: labelSetOffset(EntryLabelSet(categories: merged.categories, sources: merged.sources)))
+    }
+
+    private func writeRecord(added: Int64?, firstID: Int, labelOffset: UInt32) throws(FileIOError) {
+        try entries.writeLittleEndian(added ?? 0)
+        try entries.writeLittleEndian(UInt32(firstID))
+        try entries.writeLittleEndian(UInt32(idCount - firstID))
+        try entries.writeLittleEndian(labelOffset)
+        try entries.writeLittleEndian(UInt32(0))
+    }
+
+    private func addID(_ id: UnsafeRawBufferPointer, entry: Int) throws {
+        try idData.write(id)
+        try idOffsets.writeLittleEndian(UInt64(idData.size))
+        try idSorter.add(IDKey(hash: DatabaseFormat.idHash(id), entry: UInt32(entry)))
+        idCount += 1
+    }
+
+    private func addID(_ id: [UInt8], entry: Int) throws {
+        try id.withUnsafeBytes { try addID($0, entry: entry) }
+    }
+
+    private func labelSetOffset(forRowSet rowSet: Int) -> UInt32 {
+        if let known = offsetOfRowLabelSet[rowSet] { return known }
+        let set = rowLabelSets[rowSet]
+        let offset = labelSetOffset(EntryLabelSet(categories: set.categories.map { labelMapping[Int($0)] }.sorted(),
+                                                  sources: set.sources.map { labelMapping[Int($0)] }.sorted()))
+        offsetOfRowLabelSet[rowSet] = offset
+        return offset
+    }
+
+    private func labelSetOffset(_ set: EntryLabelSet) -> UInt32 {
+        if let known = labelSetOffsets[set] { return known }
+        let offset = UInt32(labelSetWords.count)
+        labelSetOffsets[set] = offset
+        labelSetWords += [UInt32(set.categories.count), UInt32(set.sources.count)] + set.categories + set.sources
+        return offset
+    }
+
+    /// Closes the files; returns the entries, id strings, label strings and label sets sections.
+    func finishSections(labelNames: [String]) throws -> [SectionContent] {
+        try entries.close()
+        try idOffsets.close()
+        try idData.close()
+        var labelSetBytes = LittleEndianBytes()
+        for word in labelSetWords { labelSetBytes.u32(word) }
+        return [
+            SectionContent(kind: .entries, count: entryCount, pieces: [.file(entries.path)]),
+            SectionContent(kind: .idStrings, count: idCount, pieces: [
+                .bytes(DatabaseBuilder.poolHeader(count: idCount, bytes: idData.size)), .file(idOffsets.path), .file(idData.path),
+            ]),
+            DatabaseBuilder.stringPoolSection(.labelStrings, labelNames),
+            SectionContent(kind: .labelSets, count: labelSetWords.count, pieces: [.bytes(labelSetBytes.bytes)]),
+        ]
     }
 }

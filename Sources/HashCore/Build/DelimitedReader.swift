@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Splits a CSV (RFC 4180: double quotes, "" inside quotes, line breaks inside quotes) or TSV
 /// (no quoting; \t, \n, \r and \\ escapes) file into records of fields, reading it in large
 /// chunks. Fields are handed out as byte slices of an internal buffer, valid until the next
@@ -57,23 +63,27 @@ final class DelimitedReader {
         var inQuotes = false
         var lines = 0
         while true {
-            var index = scanFrom
+            let bytes = pending.storage.assumingMemoryBound(to: UInt8.self)
             let count = pending.count
+            var index = scanFrom
             while index < count {
-                let byte = pending[index]
-                if byte == 10 {
-                    lines += 1
-                    if !inQuotes {
-                        let start = pendingStart
-                        var end = index
-                        if end > start && pending[end - 1] == 13 { end -= 1 }
-                        pendingStart = index + 1
-                        return (start, end, lines)
-                    }
-                } else if byte == 34 && dialect == .csv {
-                    inQuotes.toggle()
+                // The next line break (memchr is vectorised); quotes before it change its meaning.
+                guard let found = memchr(bytes + index, 10, count - index) else {
+                    if dialect == .csv { inQuotes = Self.quotesToggle(bytes + index, count - index, inQuotes) }
+                    index = count
+                    break
                 }
-                index += 1
+                let newline = bytes.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                if dialect == .csv { inQuotes = Self.quotesToggle(bytes + index, newline - index, inQuotes) }
+                lines += 1
+                index = newline + 1
+                if !inQuotes {
+                    let start = pendingStart
+                    var end = newline
+                    if end > start && bytes[end - 1] == 13 { end -= 1 }
+                    pendingStart = newline + 1
+                    return (start, end, lines)
+                }
             }
             scanFrom = index
             if finished {
@@ -103,12 +113,40 @@ final class DelimitedReader {
         }
     }
 
+    /// The quote state after `count` bytes that start in state `inQuotes`.
+    private static func quotesToggle(_ bytes: UnsafePointer<UInt8>, _ count: Int, _ inQuotes: Bool) -> Bool {
+        var state = inQuotes
+        var remaining = count
+        var position = bytes
+        while remaining > 0, let found = memchr(position, 34, remaining) {
+            state.toggle()
+            let next = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) + 1
+            remaining -= position.distance(to: next)
+            position = next
+        }
+        return state
+    }
+
     private func split(_ start: Int, _ end: Int) -> Record {
         unescaped.removeAll()
         // Decoded fields are never longer than the record: reserving that much up front keeps
         // pointers into `unescaped` valid while the record is split.
         unescaped.reserve(additional: end - start)
         var fields: [(base: UnsafeRawPointer?, count: Int)] = []
+        fields.reserveCapacity(16)
+        let bytes = pending.storage.assumingMemoryBound(to: UInt8.self)
+        // Most records hold no quotes (CSV) or escapes (TSV): then fields are just what lies
+        // between delimiters, found with memchr.
+        if memchr(bytes + start, dialect == .csv ? 34 : 92, end - start) == nil {
+            var fieldStart = start
+            while fieldStart <= end, let found = memchr(bytes + fieldStart, Int32(delimiter), end - fieldStart) {
+                let fieldEnd = bytes.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                fields.append((UnsafeRawPointer(bytes + fieldStart), fieldEnd - fieldStart))
+                fieldStart = fieldEnd + 1
+            }
+            fields.append((UnsafeRawPointer(bytes + fieldStart), end - fieldStart))
+            return Record(fields: fields)
+        }
         var fieldStart = start
         var index = start
         var inQuotes = false
@@ -123,7 +161,7 @@ final class DelimitedReader {
             }
         }
         while index < end {
-            let byte = pending[index]
+            let byte = bytes[index]
             if dialect == .csv && byte == 34 {
                 inQuotes.toggle()
                 special = true

@@ -17,14 +17,22 @@ final class ExternalSorter<Key: ExternalSortKey> {
     private let directory: String
     private let name: String
     private let memoryBudget: Int
-    private var keys: [(key: Key, offset: Int, length: Int)] = []
+    private var keys: [Record] = []
     private var arena: [UInt8] = []
-    /// The sorted order of `keys`, after `sortBuffer`.
-    private var order: [UInt32] = []
+    /// The radix sort's second buffer, kept between runs (allocating it anew each time costs
+    /// page faults on hundreds of megabytes).
+    private var scratch: [Record] = []
+
+    /// A key and where its payload lies in `arena`.
+    struct Record {
+        var key: Key
+        var offset: UInt32
+        var length: UInt32
+    }
     private var runs: [String] = []
     private(set) var count = 0
 
-    private var bufferedBytes: Int { keys.count * MemoryLayout<(Key, Int, Int)>.stride + arena.count }
+    private var bufferedBytes: Int { keys.count * MemoryLayout<Record>.stride + arena.count }
 
     /// Run files go to `directory` as `name-N.run`; the caller removes the directory.
     init(directory: String, name: String, memoryBudget: Int) {
@@ -34,20 +42,19 @@ final class ExternalSorter<Key: ExternalSortKey> {
     }
 
     func add(_ key: Key, payload: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) throws(FileIOError) {
-        keys.append((key, arena.count, payload.count))
+        keys.append(Record(key: key, offset: UInt32(arena.count), length: UInt32(payload.count)))
         if payload.count > 0 {
             arena.append(contentsOf: payload)
         }
         count += 1
-        if bufferedBytes >= memoryBudget {
+        // Payload offsets are 32-bit: a buffer never holds 4 GiB of payload.
+        if bufferedBytes >= memoryBudget || arena.count > Int(UInt32.max / 2) {
             try spill()
         }
     }
 
     private func sortBuffer() {
-        order = keys.withUnsafeBufferPointer { records in
-            RadixOrder.sorted(records.count, prefix: { records[$0].key.sortPrefix }, less: { records[$0].key < records[$1].key })
-        }
+        RadixSort.sort(&keys, scratch: &scratch, prefix: { $0.key.sortPrefix }, less: { $0.key < $1.key })
     }
 
     private func spill() throws(FileIOError) {
@@ -55,8 +62,8 @@ final class ExternalSorter<Key: ExternalSortKey> {
         sortBuffer()
         let path = "\(directory)/\(name)-\(runs.count).run"
         let writer = try BufferedFileWriter(path: path)
-        for position in order {
-            let (key, offset, length) = keys[Int(position)]
+        for record in keys {
+            let (key, offset, length) = (record.key, Int(record.offset), Int(record.length))
             try writer.write(value: key)
             try writer.write(value: UInt32(length))
             if length > 0 {
@@ -70,7 +77,6 @@ final class ExternalSorter<Key: ExternalSortKey> {
         runs.append(path)
         keys.removeAll(keepingCapacity: true)
         arena.removeAll(keepingCapacity: true)
-        order.removeAll(keepingCapacity: true)
     }
 
     /// Calls `body` with every record in key order. Consumes the sorter.
@@ -78,18 +84,20 @@ final class ExternalSorter<Key: ExternalSortKey> {
         if runs.isEmpty {
             sortBuffer()
             try arena.withUnsafeBytes { bytes in
-                for position in order {
-                    let (key, offset, length) = keys[Int(position)]
-                    try body(key, UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
+                for record in keys {
+                    let (offset, length) = (Int(record.offset), Int(record.length))
+                    try body(record.key, UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
                 }
             }
             keys = []
             arena = []
+            scratch = []
             return
         }
         try spill()
         keys = []
         arena = []
+        scratch = []
         try merge(body)
     }
 
@@ -173,41 +181,75 @@ final class ExternalSorter<Key: ExternalSortKey> {
     }
 }
 
-/// Sorting positions 0..<count: an LSD radix sort on 64-bit prefixes (eight passes of a byte,
-/// skipping bytes all prefixes share), then a comparison sort of each run of equal prefixes.
-enum RadixOrder {
+/// Sorts records in place by an MSD radix sort on a 64-bit order-preserving prefix, a byte at
+/// a time from the top (each pass reads the records in order and writes them to 256 buckets,
+/// so memory is touched in streams, not at random), finishing small buckets and equal prefixes
+/// with comparisons.
+enum RadixSort {
+    static let smallBucket = 32
+
     @inline(__always)
-    static func sorted(_ count: Int, prefix: (Int) -> UInt64, less: (Int, Int) -> Bool) -> [UInt32] {
-        var pairs = (0..<count).map { (prefix: prefix($0), position: UInt32($0)) }
-        var scratch = pairs
-        var counts = [Int](repeating: 0, count: 256)
-        for pass in 0..<8 {
-            let shift = UInt64(pass * 8)
-            for index in counts.indices { counts[index] = 0 }
-            for pair in pairs { counts[Int((pair.prefix >> shift) & 0xFF)] += 1 }
-            if counts.contains(count) { continue }  // every prefix has the same byte here
-            var total = 0
-            for index in counts.indices {
-                let bucket = counts[index]
-                counts[index] = total
-                total += bucket
-            }
-            for pair in pairs {
-                let bucket = Int((pair.prefix >> shift) & 0xFF)
-                scratch[counts[bucket]] = pair
-                counts[bucket] += 1
-            }
-            swap(&pairs, &scratch)
+    static func sort<Record>(_ records: inout [Record], scratch: inout [Record], prefix: (Record) -> UInt64, less: (Record, Record) -> Bool) {
+        guard records.count > 1 else { return }
+        if scratch.count < records.count {
+            scratch = records
         }
-        var start = 0
-        while start < count {
-            var end = start + 1
-            while end < count && pairs[end].prefix == pairs[start].prefix { end += 1 }
-            if end - start > 1 {
-                pairs[start..<end].sort { less(Int($0.position), Int($1.position)) }
+        records.withUnsafeMutableBufferPointer { main in
+            scratch.withUnsafeMutableBufferPointer { spare in
+                sortRange(main, spare, 0..<main.count, byte: 7, prefix: prefix, less: less)
             }
-            start = end
         }
-        return pairs.map(\.position)
+    }
+
+    /// Sorts `records[range]` by prefix bytes `byte` down to 0, using `scratch[range]`.
+    private static func sortRange<Record>(
+        _ records: UnsafeMutableBufferPointer<Record>, _ scratch: UnsafeMutableBufferPointer<Record>,
+        _ range: Range<Int>, byte: Int, prefix: (Record) -> UInt64, less: (Record, Record) -> Bool
+    ) {
+        if range.count <= smallBucket || byte < 0 {
+            insertionOrStandardSort(UnsafeMutableBufferPointer(rebasing: records[range]), less: less)
+            return
+        }
+        let shift = UInt64(byte * 8)
+        var counts = [Int](repeating: 0, count: 257)
+        for index in range {
+            counts[Int((prefix(records[index]) >> shift) & 0xFF) + 1] += 1
+        }
+        if counts.contains(range.count) {
+            sortRange(records, scratch, range, byte: byte - 1, prefix: prefix, less: less)  // one bucket: next byte
+            return
+        }
+        for bucket in 1...256 {
+            counts[bucket] += counts[bucket - 1]
+        }
+        var next = counts
+        for index in range {
+            let bucket = Int((prefix(records[index]) >> shift) & 0xFF)
+            scratch[range.lowerBound + next[bucket]] = records[index]
+            next[bucket] += 1
+        }
+        (records.baseAddress! + range.lowerBound).update(from: scratch.baseAddress! + range.lowerBound, count: range.count)
+        for bucket in 0..<256 where counts[bucket + 1] - counts[bucket] > 1 {
+            let bucketRange = (range.lowerBound + counts[bucket])..<(range.lowerBound + counts[bucket + 1])
+            sortRange(records, scratch, bucketRange, byte: byte - 1, prefix: prefix, less: less)
+        }
+    }
+
+    private static func insertionOrStandardSort<Record>(_ buffer: UnsafeMutableBufferPointer<Record>, less: (Record, Record) -> Bool) {
+        var records = buffer
+        guard records.count > 1 else { return }
+        if records.count > smallBucket {
+            records.sort(by: less)
+            return
+        }
+        for index in 1..<records.count {
+            let value = records[index]
+            var position = index
+            while position > 0 && less(value, records[position - 1]) {
+                records[position] = records[position - 1]
+                position -= 1
+            }
+            records[position] = value
+        }
     }
 }

@@ -238,3 +238,105 @@ public enum ListReader {
         throw RowFieldError("\(key): not a string or a list of strings")
     }
 }
+
+extension ListReader {
+    /// `read`, with the parsing on a thread of its own: `body` gets the rows in order, in
+    /// batches, on the calling thread, while the next batches are parsed (a build spends about
+    /// as long parsing rows as storing them).
+    public static func readInBackground(
+        path: String, format: ListFormat? = nil, defaults: RowDefaults = RowDefaults(), batchSize: Int = 8192,
+        _ body: ([Result<ListRow, RowError>]) throws -> Void
+    ) throws {
+        let pipe = BatchPipe<Result<ListRow, RowError>>(capacity: 4)
+        let reader = Thread {
+            var batch: [Result<ListRow, RowError>] = []
+            batch.reserveCapacity(batchSize)
+            do {
+                try read(path: path, format: format, defaults: defaults) { result in
+                    batch.append(result)
+                    if batch.count == batchSize {
+                        guard pipe.put(batch) else { throw CancellationError() }
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !batch.isEmpty { _ = pipe.put(batch) }
+                pipe.finish(error: nil)
+            } catch is CancellationError {
+                pipe.finish(error: nil)
+            } catch {
+                pipe.finish(error: error)
+            }
+        }
+        reader.stackSize = 8 << 20
+        reader.start()
+        defer { pipe.cancelAndWait() }
+        while let batch = try pipe.take() {
+            try body(batch)
+        }
+    }
+}
+
+/// A bounded queue of batches from one producer thread to one consumer, in order. The producer
+/// blocks when `capacity` batches wait; the consumer stops it with `cancelAndWait`. Every
+/// stored property is used only with `condition` locked, which makes the @unchecked sound.
+final class BatchPipe<Element>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let capacity: Int
+    private var batches: [[Element]] = []
+    private var finished = false
+    private var producerDone = false
+    private var cancelled = false
+    private var failure: Error?
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Hands over a batch; false when the consumer has gone.
+    func put(_ batch: [Element]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.count >= capacity && !cancelled {
+            condition.wait()
+        }
+        guard !cancelled else { return false }
+        batches.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    func finish(error: Error?) {
+        condition.lock()
+        finished = true
+        producerDone = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next batch, nil when the producer has finished; rethrows its error.
+    func take() throws -> [Element]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.isEmpty && !finished {
+            condition.wait()
+        }
+        if !batches.isEmpty {
+            condition.broadcast()
+            return batches.removeFirst()
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// Stops the producer (if still running) and waits until it has returned.
+    func cancelAndWait() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        while !producerDone {
+            condition.wait()
+        }
+        condition.unlock()
+    }
+}

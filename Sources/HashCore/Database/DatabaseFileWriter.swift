@@ -93,12 +93,10 @@ enum DatabaseFileWriter {
                 try? FileManager.default.removeItem(atPath: temporary)
             }
         }
-        let checksum = SHA256Stream()
+        let checksum = BackgroundSHA256()
         func emit(_ bytes: [UInt8]) throws {
-            try bytes.withUnsafeBytes { raw in
-                checksum.update(raw)
-                try writer.write(raw)
-            }
+            checksum.update(bytes)
+            try writer.write(bytes)
         }
         func padToAlignment() throws {
             let remainder = writer.size % DatabaseFormat.sectionAlignment
@@ -122,7 +120,7 @@ enum DatabaseFileWriter {
                 case .file(let path):
                     let reader = try BufferedFileReader(path: path, bufferSize: 4 << 20)
                     while let chunk = try reader.readAvailable(maximum: 4 << 20) {
-                        checksum.update(chunk)
+                        checksum.update(Array(chunk))
                         try writer.write(chunk)
                     }
                 }
@@ -140,5 +138,62 @@ enum DatabaseFileWriter {
 
     static func align(_ offset: Int) -> Int {
         (offset + DatabaseFormat.sectionAlignment - 1) / DatabaseFormat.sectionAlignment * DatabaseFormat.sectionAlignment
+    }
+}
+
+/// SHA-256 computed on a thread of its own, so that hashing a large file overlaps writing it.
+/// Chunks are hashed in the order given. Every stored property is used only with `condition`
+/// locked (the stream only by the hashing thread), which makes the @unchecked sound.
+final class BackgroundSHA256: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var chunks: [[UInt8]] = []
+    private var finished = false
+    private var digest: Bytes32?
+    private static let maximumQueued = 8
+
+    init() {
+        let thread = Thread { [self] in
+            let stream = SHA256Stream()
+            while true {
+                condition.lock()
+                while chunks.isEmpty && !finished {
+                    condition.wait()
+                }
+                if chunks.isEmpty {
+                    digest = stream.finish()
+                    condition.broadcast()
+                    condition.unlock()
+                    return
+                }
+                let chunk = chunks.removeFirst()
+                condition.broadcast()
+                condition.unlock()
+                chunk.withUnsafeBytes { stream.update($0) }
+            }
+        }
+        thread.start()
+    }
+
+    func update(_ chunk: [UInt8]) {
+        condition.lock()
+        while chunks.count >= Self.maximumQueued {
+            condition.wait()
+        }
+        chunks.append(chunk)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits for every chunk to be hashed.
+    func finish() -> Bytes32 {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        while digest == nil {
+            condition.wait()
+        }
+        let result = digest!
+        condition.unlock()
+        return result
     }
 }

@@ -69,9 +69,29 @@ public final class BufferedFileWriter {
     }
 
     public func write<T: BitwiseCopyable>(value: T) throws(FileIOError) {
-        var copy = value
-        let result = withUnsafeBytes(of: &copy) { raw in Result { () throws(FileIOError) in try write(raw) } }
-        try result.get()
+        let size = MemoryLayout<T>.size
+        if size > buffer.count - buffered {
+            try flush()
+        }
+        (buffer.baseAddress! + buffered).storeBytes(of: value, as: T.self)
+        buffered += size
+        self.size += size
+    }
+
+    /// The first `count` bytes of `value`, in order (digests and hashes).
+    public func write(_ value: Bytes32, count: Int = 32) throws(FileIOError) {
+        if count > buffer.count - buffered {
+            try flush()
+        }
+        if count == 32 {
+            value.store(to: buffer.baseAddress! + buffered)
+        } else {
+            for index in 0..<count {
+                buffer[buffered + index] = value[index]
+            }
+        }
+        buffered += count
+        size += count
     }
 
     public func writeLittleEndian(_ value: UInt32) throws(FileIOError) { try write(value: value.littleEndian) }

@@ -206,16 +206,18 @@ struct RowFeeder {
         let rowsBefore = rows
         let rejectedBefore = rejected
         let resolvedFormat = try format ?? ListReader.detectFormat(path: path)
-        try ListReader.read(path: path, format: resolvedFormat, defaults: defaults) { result in
-            switch result {
-            case .success(let row):
-                if let id = row.id, id.utf8.count > DatabaseBuilder.maximumIDLength {
-                    try reject(RowError(file: path, line: 0, reason: "id longer than \(DatabaseBuilder.maximumIDLength) bytes"))
-                } else {
-                    try add(row)
+        try ListReader.readInBackground(path: path, format: resolvedFormat, defaults: defaults) { batch in
+            for result in batch {
+                switch result {
+                case .success(let row):
+                    if let id = row.id, id.utf8.count > DatabaseBuilder.maximumIDLength {
+                        try reject(RowError(file: path, line: 0, reason: "id longer than \(DatabaseBuilder.maximumIDLength) bytes"))
+                    } else {
+                        try add(row)
+                    }
+                case .failure(let error):
+                    try reject(error)
                 }
-            case .failure(let error):
-                try reject(error)
             }
         }
         builder.addManifestInput(.init(name: path, sha256: try? FileSHA256.of(path), format: resolvedFormat.rawValue,

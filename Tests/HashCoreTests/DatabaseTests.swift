@@ -57,12 +57,11 @@ struct RowGenerator {
 
 @discardableResult
 func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, created: Int64? = nil) throws -> DatabaseBuilder.Summary {
-    let builder = try DatabaseBuilder(options: .init(workDirectoryParent: URL(fileURLWithPath: path).deletingLastPathComponent().path,
-                                                     memoryBudget: memoryBudget, createdAt: created))
+    let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: memoryBudget, createdAt: created))
     for row in rows {
         try builder.add(row)
     }
-    return try builder.write(to: path)
+    return try builder.write()
 }
 
 @Suite struct DatabaseRoundTripTests {

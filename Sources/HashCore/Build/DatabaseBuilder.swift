@@ -16,15 +16,12 @@ import Foundation
 ///    id hashes become their sections; everything is assembled into the file.
 public final class DatabaseBuilder {
     public struct Options: Sendable {
-        /// Where working files go: a directory created (and removed) inside it.
-        public var workDirectoryParent: String
         /// Bytes of sort buffers in use at once (each sort gets its share).
         public var memoryBudget: Int
         /// Recorded in the header when set; otherwise the file holds no wall-clock time.
         public var createdAt: Int64?
 
-        public init(workDirectoryParent: String, memoryBudget: Int = 512 << 20, createdAt: Int64? = nil) {
-            self.workDirectoryParent = workDirectoryParent
+        public init(memoryBudget: Int = 512 << 20, createdAt: Int64? = nil) {
             self.memoryBudget = memoryBudget
             self.createdAt = createdAt
         }
@@ -59,6 +56,8 @@ public final class DatabaseBuilder {
     public static let maximumIDLength = 4096
 
     private let options: Options
+    /// The file this builder writes, when `write` is called.
+    public let destination: String
     private let workDirectory: String
     private let rowSpill: BufferedFileWriter
     private let links: ExternalSorter<LinkKey>
@@ -69,9 +68,12 @@ public final class DatabaseBuilder {
     private var manifestInputs: [ManifestInput] = []
     private var manifestOptions: [String: String] = [:]
 
-    public init(options: Options) throws {
+    /// Working files go to a directory next to `destination` (same file system, named so
+    /// that `AtomicFile.reclaimStale` finds it if this process dies).
+    public init(destination: String, options: Options = Options()) throws {
         self.options = options
-        workDirectory = AtomicFile.temporaryPath(for: options.workDirectoryParent + "/hashdb-build", kind: "work")
+        self.destination = destination
+        workDirectory = AtomicFile.temporaryPath(for: destination, kind: "work")
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: false)
         rowSpill = try BufferedFileWriter(path: workDirectory + "/rows.spill")
         // Links fill while rows are read, when no other sort holds memory.
@@ -142,8 +144,9 @@ public final class DatabaseBuilder {
         return id
     }
 
-    /// Builds the database and renames it over `path`. Consumes the builder.
-    public func write(to path: String, progress: ((String) -> Void)? = nil) throws -> Summary {
+    /// Builds the database and renames it over `destination`. Consumes the builder.
+    public func write(progress: ((String) -> Void)? = nil) throws -> Summary {
+        let path = destination
         try rowSpill.close()
         var summary = Summary()
         summary.rows = rowCount

@@ -73,12 +73,11 @@ struct BuildCommand: ParsableCommand {
 
     func run() throws {
         let start = ContinuousClock.now
-        let outputDirectory = URL(fileURLWithPath: output).deletingLastPathComponent().path
         for stale in AtomicFile.reclaimStale(for: output) {
             StandardError.line("hashdb build: removed \(stale), left by an interrupted build")
         }
         let createdAt = created.map { $0 == "now" ? Int64(Date().timeIntervalSince1970) : parsedTime($0)! }
-        let builder = try DatabaseBuilder(options: .init(workDirectoryParent: outputDirectory, memoryBudget: memory << 20, createdAt: createdAt))
+        let builder = try DatabaseBuilder(destination: output, options: .init(memoryBudget: memory << 20, createdAt: createdAt))
         var feeder = RowFeeder(builder: builder, strict: strict, command: "hashdb build")
         let defaultsAdded = added.flatMap(parsedTime)
 
@@ -97,7 +96,7 @@ struct BuildCommand: ParsableCommand {
         builder.setManifestOption("strict", strict ? "true" : "false")
         var stageStart = start
         var stageName = "reading inputs"
-        let summary = try builder.write(to: output) { stage in
+        let summary = try builder.write { stage in
             if verbose {
                 StandardError.line("hashdb build: \(stageName): \(formatSeconds(ContinuousClock.now - stageStart))")
                 stageStart = ContinuousClock.now

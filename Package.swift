@@ -30,13 +30,13 @@ let package = Package(
                        providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
-        // setjmp/longjmp error recovery for libjpeg and libpng, which Swift cannot do.
-        .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
+        // What Swift cannot do: setjmp/longjmp error recovery for libjpeg and libpng, prefetching.
+        .target(name: "CShims", dependencies: ["CJPEG", "CPNG"]),
 
         .target(
             name: "HashCore",
             dependencies: [
-                "CImageCodecs", "CWebP", "CCrypto",
+                "CShims", "CWebP", "CCrypto",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: cpuSettings),

@@ -29,5 +29,10 @@ let package = Package(
             dependencies: [.product(name: "HashCore", package: hashdbIdentity)],
             path: "Tools/ExactLookup",
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v2"])]),
+        .executableTarget(
+            name: "near-search",
+            dependencies: [.product(name: "HashCore", package: hashdbIdentity)],
+            path: "Tools/NearSearch",
+            swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v2"])]),
     ]
 )

@@ -56,8 +56,8 @@ struct RowGenerator {
 }
 
 @discardableResult
-func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, created: Int64? = nil) throws -> DatabaseBuilder.Summary {
-    let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: memoryBudget, createdAt: created))
+func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, created: Int64? = nil, nearIndexTables: Int? = nil) throws -> DatabaseBuilder.Summary {
+    let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: memoryBudget, createdAt: created, nearIndexTables: nearIndexTables))
     for row in rows {
         try builder.add(row)
     }
@@ -213,6 +213,41 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
         }
     }
 
+    /// The index must return exactly what a scan returns, for every radius it serves, for
+    /// uniform, clustered, repeated, all-zero and all-one hashes, with and without variants.
+    @Test(arguments: [11, 13, 16])
+    func indexEqualsScanAtEveryRadius(tables: Int) throws {
+        let directory = TemporaryDirectory()
+        var generator = RowGenerator(seed: UInt64(tables))
+        var hashes: [PDQHash] = (0..<2000).map { _ in PDQHash(bits: generator.bytes32()) }
+        for centre in hashes.prefix(20) {
+            for distance in stride(from: 0, through: 40, by: 2) {
+                hashes.append(Self.flip(centre, bits: distance, using: &generator))
+            }
+        }
+        hashes += Array(hashes[0..<50])  // the same hash under other ids
+        hashes += [.zero, .zero, PDQHash(bits: Bytes32(w0: ~0, w1: ~0, w2: ~0, w3: ~0))]
+        let rows = hashes.enumerated().map { ListRow(id: "h\($0.offset)", pdq: $0.element, quality: 90) }
+        try build(rows, at: directory.file("db"), nearIndexTables: tables)
+        let database = try HashDatabase.open(path: directory.file("db"))
+        #expect(database.hasNearIndex)
+        #expect(database.verify().isEmpty)
+        var queries = (0..<40).map { index in Self.flip(hashes[index * 37 % hashes.count], bits: index % 41, using: &generator) }
+        queries += [.zero, PDQHash(bits: Bytes32(w0: ~0, w1: ~0, w2: ~0, w3: ~0))]
+        for query in queries {
+            for radius in 0...31 {
+                let indexed = database.nearHits([(query, .original)], threshold: radius, minQuality: 0)
+                let scanned = database.nearHitsByScan([(query, .original)], threshold: radius, minQuality: 0)
+                #expect(indexed == scanned, "radius \(radius)")
+            }
+        }
+        // Variants: each entry once, at its smallest distance, with the variant that reached it.
+        for query in queries.prefix(10) {
+            let variants = DihedralTransform.allCases.map { (Self.flip(query, bits: $0.rawValue * 3, using: &generator), $0) }
+            #expect(database.nearHits(variants, threshold: 31, minQuality: 0) == database.nearHitsByScan(variants, threshold: 31, minQuality: 0))
+        }
+    }
+
     static func flip(_ hash: PDQHash, bits count: Int, using generator: inout RowGenerator) -> PDQHash {
         var positions = Set<Int>()
         while positions.count < count {
@@ -352,7 +387,9 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
         future[8] = 2
         let futurePath = directory.file("future")
         try Data(future).write(to: URL(fileURLWithPath: futurePath))
-        #expect(throws: DatabaseError.unsupportedVersion(path: futurePath, major: 2, minor: 0)) { try HashDatabase.open(path: futurePath) }
+        #expect(throws: DatabaseError.unsupportedVersion(path: futurePath, major: 2, minor: Int(DatabaseFormat.minorVersion))) {
+            try HashDatabase.open(path: futurePath)
+        }
         #expect(throws: DatabaseError.self) { try HashDatabase.open(path: directory.file("missing")) }
     }
 }

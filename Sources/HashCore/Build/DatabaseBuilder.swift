@@ -16,14 +16,19 @@ import Foundation
 ///    id hashes become their sections; everything is assembled into the file.
 public final class DatabaseBuilder {
     public struct Options: Sendable {
-        /// Bytes of sort buffers in use at once (each sort gets its share).
+        /// Bytes of sort buffers in use at once (each sort gets its share). The rest of a
+        /// build's memory is 8 bytes a row while rows are linked, 4 after.
         public var memoryBudget: Int
         /// Recorded in the header when set; otherwise the file holds no wall-clock time.
         public var createdAt: Int64?
+        /// The near-match index: built when there are enough PDQ hashes to need one (nil),
+        /// never (0), or with this many substring tables (benchmarks).
+        public var nearIndexTables: Int?
 
-        public init(memoryBudget: Int = 512 << 20, createdAt: Int64? = nil) {
+        public init(memoryBudget: Int = 1024 << 20, createdAt: Int64? = nil, nearIndexTables: Int? = nil) {
             self.memoryBudget = memoryBudget
             self.createdAt = createdAt
+            self.nearIndexTables = nearIndexTables
         }
     }
 
@@ -92,12 +97,37 @@ public final class DatabaseBuilder {
         manifestOptions[name] = value
     }
 
-    /// Queues one row. Rows must have a digest or a PDQ hash, and ids of at most
-    /// `maximumIDLength` bytes (callers report violations as row errors).
+    /// Why `add` refused a row (the readers already refuse most of these; rows built in code
+    /// are checked here too).
+    public struct RowRejected: Error, Equatable, Sendable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// The largest number of rows one build takes (each row may add three keys, numbered in
+    /// 32 bits).
+    public static let maximumRows = Int(UInt32.max / 4)
+
+    /// Checks a row as `add` will: a digest or PDQ hash, an id of at most `maximumIDLength`
+    /// bytes, a quality from 0 to 100, an added time in `ISOTime.range`.
+    public static func check(_ row: ListRow) throws(RowRejected) {
+        guard row.hasHash else { throw RowRejected(reason: "no sha256, sha1, md5 or pdq value") }
+        if let id = row.id, id.utf8.count > maximumIDLength {
+            throw RowRejected(reason: "id longer than \(maximumIDLength) bytes")
+        }
+        if let quality = row.quality, !(0...100).contains(quality) {
+            throw RowRejected(reason: "quality \(quality) is not from 0 to 100")
+        }
+        if let added = row.added, !ISOTime.range.contains(added) {
+            throw RowRejected(reason: "added \(added) is outside the years 0000 to 9999")
+        }
+    }
+
+    /// Queues one row (see `check` for what it must be).
     public func add(_ row: ListRow) throws {
-        precondition(row.hasHash, "rows without a hash are rejected by the reader")
-        guard rowCount < Int(UInt32.max) else {
-            throw InputError(file: "(build)", reason: "more than \(UInt32.max) rows")
+        try Self.check(row)
+        guard rowCount < Self.maximumRows else {
+            throw RowRejected(reason: "more than \(Self.maximumRows) rows in one build")
         }
         let rowNumber = UInt32(rowCount)
         rowCount += 1
@@ -111,30 +141,32 @@ public final class DatabaseBuilder {
         try SpilledRow.write(labelSet: labelSetID(row), added: row.added, pdq: row.pdq, quality: row.quality, id: row.id, to: rowSpill)
     }
 
-    private var labelListIDs: [[String]: [UInt32]] = [:]
-    private var recentLabelSets: [(categories: [String], sources: [String], id: UInt32)] = []
+    private var labelListIDs: [LabelList: [UInt32]] = [:]
+    private var recentLabelSets: [(categories: LabelList, sources: LabelList, id: UInt32)] = []
 
     /// The row's categories and sources as an interned set. Lists repeat a few label lists
     /// over millions of rows (readers hand out the same arrays for them, which compare
     /// cheaply), so recent answers are kept and each distinct list is resolved once.
     private func labelSetID(_ row: ListRow) -> UInt32 {
-        for recent in recentLabelSets where recent.categories == row.categories && recent.sources == row.sources {
+        let categories = LabelList(row.categories)
+        let sources = LabelList(row.sources)
+        for recent in recentLabelSets where recent.categories == categories && recent.sources == sources {
             return recent.id
         }
-        let id = resolveLabelSetID(row)
-        recentLabelSets.insert((row.categories, row.sources, id), at: 0)
+        let id = resolveLabelSetID(categories, sources)
+        recentLabelSets.insert((categories, sources, id), at: 0)
         if recentLabelSets.count > 16 { recentLabelSets.removeLast() }
         return id
     }
 
-    private func resolveLabelSetID(_ row: ListRow) -> UInt32 {
-        func ids(_ list: [String]) -> [UInt32] {
+    private func resolveLabelSetID(_ categories: LabelList, _ sources: LabelList) -> UInt32 {
+        func ids(_ list: LabelList) -> [UInt32] {
             if let known = labelListIDs[list] { return known }
-            let resolved = labels.ids(list)
+            let resolved = labels.ids(list.labels)
             labelListIDs[list] = resolved
             return resolved
         }
-        let labelSet = RowLabelSet(categories: ids(row.categories), sources: ids(row.sources))
+        let labelSet = RowLabelSet(categories: ids(categories), sources: ids(sources))
         if let known = rowLabelSets[labelSet] {
             return known
         }
@@ -153,6 +185,7 @@ public final class DatabaseBuilder {
 
         // Stage 2: unite rows that share a key; write the distinct keys in order.
         progress?("linking \(rowCount) rows by their digests")
+        try links.finishInput()  // frees the sort's buffers before the union-find takes its memory
         var forest = UnionFind(count: rowCount)
         let keyStream = try BufferedFileWriter(path: workDirectory + "/keys.spill")
         var keyCounts = [Int](repeating: 0, count: 4)
@@ -163,7 +196,10 @@ public final class DatabaseBuilder {
             if let last = previous, last.kind == key.kind, last.value == key.value {
                 groupRoot = forest.union(groupRoot, Int(key.row))
             } else {
-                if previous != nil { ordinal += 1 }
+                if previous != nil {
+                    guard ordinal < UInt32.max - 1 else { throw RowRejected(reason: "more than \(UInt32.max - 1) distinct digests") }
+                    ordinal += 1
+                }
                 groupRoot = forest.find(Int(key.row))
                 keyCounts[Int(key.kind)] += 1
                 try KeyStreamRecord(kind: key.kind, value: key.value, row: key.row).write(to: keyStream)
@@ -183,7 +219,7 @@ public final class DatabaseBuilder {
         // Stage 4: rows grouped by entry.
         progress?("grouping rows into \(entryCount) entries")
         // The links are done with: the row groups may use most of the memory.
-        let grouped = ExternalSorter<UInt64>(directory: workDirectory, name: "groups", memoryBudget: options.memoryBudget * 3 / 4)
+        let grouped = ExternalSorter<UInt64>(directory: workDirectory, name: "groups", memoryBudget: options.memoryBudget / 2)
         do {
             let reader = try BufferedFileReader(path: workDirectory + "/rows.spill", bufferSize: 4 << 20)
             for row in 0..<rowCount {
@@ -248,6 +284,13 @@ public final class DatabaseBuilder {
         sections.append(SectionContent(kind: .pdqTable, count: pdqSorter.count, pieces: [
             .bytes(pdqHeader.bytes), .file(workDirectory + "/pdq-hashes.part"), .alignTo64, .file(workDirectory + "/pdq-records.part"),
         ]))
+        if options.nearIndexTables != 0 {
+            progress?("writing the PDQ near index")
+            if let index = try NearIndexBuilder.build(hashesFile: workDirectory + "/pdq-hashes.part", count: pdqSorter.count,
+                                                       workDirectory: workDirectory, tableCount: options.nearIndexTables) {
+                sections.append(index)
+            }
+        }
         let idIndex = try BufferedFileWriter(path: workDirectory + "/id-index.section")
         try idSorter.forEachSorted { key, _ in
             try idIndex.writeLittleEndian(key.hash)
@@ -256,7 +299,8 @@ public final class DatabaseBuilder {
         }
         try idIndex.close()
         sections.append(SectionContent(kind: .idIndex, count: idSorter.count, pieces: [.file(workDirectory + "/id-index.section")]))
-        sections.append(SectionContent(kind: .manifest, count: 0, pieces: [.bytes(Array(manifestJSON(summary: summary).utf8))]))
+        let manifest = Array(manifestJSON(summary: summary).utf8)
+        sections.append(SectionContent(kind: .manifest, count: manifest.count, pieces: [.bytes(manifest)]))
 
         progress?("writing \(path)")
         summary.checksum = try DatabaseFileWriter.write(sections: sections, entryCount: entryCount, createdAt: options.createdAt, to: path)
@@ -526,20 +570,43 @@ struct EntryLabelSet: Hashable {
     var sources: [UInt32]
 }
 
-/// Category and source names, each given an id when first seen; at the end renumbered in
-/// sorted order, which is what the file stores.
+/// A list of labels compared and hashed by their UTF-8 bytes. (Swift compares strings by
+/// canonical equivalence: "é" and "e\u{301}" are equal, and which spelling was stored would
+/// depend on which came first.)
+struct LabelList: Hashable {
+    let labels: [String]
+
+    init(_ labels: [String]) {
+        self.labels = labels
+    }
+
+    static func == (lhs: LabelList, rhs: LabelList) -> Bool {
+        lhs.labels.count == rhs.labels.count && zip(lhs.labels, rhs.labels).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        for label in labels {
+            hasher.combine(label.utf8.count)
+            for byte in label.utf8 { hasher.combine(byte) }
+        }
+    }
+}
+
+/// Category and source names, each given an id when first seen (by their UTF-8 bytes); at
+/// the end renumbered in byte order, which is what the file stores.
 struct LabelInterner {
-    private var ids: [String: UInt32] = [:]
+    private var ids: [[UInt8]: UInt32] = [:]
     private var names: [String] = []
 
     mutating func ids(_ labels: [String]) -> [UInt32] {
         var result: [UInt32] = []
         for label in labels {
-            if let id = ids[label] {
+            let bytes = Array(label.utf8)
+            if let id = ids[bytes] {
                 result.append(id)
             } else {
                 let id = UInt32(names.count)
-                ids[label] = id
+                ids[bytes] = id
                 names.append(label)
                 result.append(id)
             }
@@ -572,7 +639,8 @@ struct MergedEntry {
         var categories = Set<UInt32>()
         var sources = Set<UInt32>()
         var added: Int64?
-        var pdqs: [PDQHash: Int?] = [:]
+        /// Each distinct hash with the best quality any row gave it (-1: none did).
+        var pdqs: [PDQHash: Int] = [:]
         for row in rows {
             if let id = row.id { ids.insert(Array(UnsafeRawBufferPointer(rebasing: idBytes.bytes[id]))) }
             let set = labelSets[Int(row.labelSet)]
@@ -580,15 +648,14 @@ struct MergedEntry {
             for source in set.sources { sources.insert(labelMapping[Int(source)]) }
             if let time = row.added, time != 0 { added = min(added ?? time, time) }
             if let pdq = row.pdq {
-                let known = pdqs[pdq] ?? nil
-                pdqs[pdq] = max(known ?? -1, row.quality ?? -1) < 0 ? nil : max(known ?? -1, row.quality ?? -1)
+                pdqs[pdq] = max(pdqs[pdq] ?? -1, row.quality ?? -1)
             }
         }
         self.ids = ids.sorted { $0.lexicographicallyPrecedes($1) }
         self.categories = categories.sorted()
         self.sources = sources.sorted()
         self.added = added
-        self.pdqs = pdqs.map { ($0.key, $0.value) }.sorted { $0.0.bits < $1.0.bits }
+        self.pdqs = pdqs.map { ($0.key, $0.value < 0 ? nil : $0.value) }.sorted { $0.0.bits < $1.0.bits }
     }
 }
 
@@ -791,8 +858,8 @@ final class EntryWriter {
         entries = try BufferedFileWriter(path: directory + "/entries.section")
         idOffsets = try BufferedFileWriter(path: directory + "/id-offsets.part")
         idData = try BufferedFileWriter(path: directory + "/id-data.part")
-        // These fill while the row groups are merged, which holds only small read buffers.
-        pdqSorter = ExternalSorter(directory: directory, name: "pdq", memoryBudget: memoryBudget * 3 / 8)
+        // These fill while the row groups (half the budget) are read.
+        pdqSorter = ExternalSorter(directory: directory, name: "pdq", memoryBudget: memoryBudget / 4)
         idSorter = ExternalSorter(directory: directory, name: "ids", memoryBudget: memoryBudget / 4)
         offsetOfRowLabelSet = Array(repeating: nil, count: rowLabelSets.count)
         try idOffsets.writeLittleEndian(UInt64(0))

@@ -5,11 +5,15 @@ import Darwin
 #endif
 
 /// Splits a CSV (RFC 4180: double quotes, "" inside quotes, line breaks inside quotes) or TSV
-/// (no quoting; \t, \n, \r and \\ escapes) file into records of fields, reading it in large
-/// chunks. Fields are handed out as byte slices of an internal buffer, valid until the next
-/// record.
+/// (no quoting; \t, \n, \r and \\ escapes) file into records of fields, or any text file
+/// into lines, reading it in large chunks. Fields are handed out as byte slices of an internal
+/// buffer, valid until the next record.
 final class DelimitedReader {
-    enum Dialect { case csv, tsv }
+    enum Dialect { case csv, tsv, lines }
+
+    /// A record longer than this is refused (in CSV, an unbalanced quote would otherwise make
+    /// the rest of the file one record).
+    static let maximumRecordBytes = 1 << 20
 
     let path: String
     private let dialect: Dialect
@@ -26,7 +30,7 @@ final class DelimitedReader {
     init(path: String, dialect: Dialect) throws(InputError) {
         self.path = path
         self.dialect = dialect
-        delimiter = dialect == .csv ? UInt8(ascii: ",") : UInt8(ascii: "\t")
+        delimiter = dialect == .csv ? UInt8(ascii: ",") : UInt8(ascii: "\t")  // unused for lines
         do {
             reader = try BufferedFileReader(path: path, bufferSize: 4 << 20)
         } catch {
@@ -86,6 +90,9 @@ final class DelimitedReader {
                 }
             }
             scanFrom = index
+            if count - pendingStart > Self.maximumRecordBytes {
+                throw InputError(file: path, reason: "line \(nextLine): a record longer than \(Self.maximumRecordBytes) bytes" + (dialect == .csv ? " (an unbalanced quote?)" : ""))
+            }
             if finished {
                 guard pendingStart < pending.count else { return nil }
                 let start = pendingStart
@@ -128,6 +135,9 @@ final class DelimitedReader {
     }
 
     private func split(_ start: Int, _ end: Int) -> Record {
+        if dialect == .lines {
+            return Record(fields: [(UnsafeRawPointer(pending.storage + start), end - start)])
+        }
         unescaped.removeAll()
         // Decoded fields are never longer than the record: reserving that much up front keeps
         // pointers into `unescaped` valid while the record is split.

@@ -32,7 +32,8 @@ final class ExternalSorter<Key: ExternalSortKey> {
     private var runs: [String] = []
     private(set) var count = 0
 
-    private var bufferedBytes: Int { keys.count * MemoryLayout<Record>.stride + arena.count }
+    /// Memory the buffer will need, the radix sort's scratch copy included.
+    private var bufferedBytes: Int { 2 * keys.count * MemoryLayout<Record>.stride + arena.count }
 
     /// Run files go to `directory` as `name-N.run`; the caller removes the directory.
     init(directory: String, name: String, memoryBudget: Int) {
@@ -79,10 +80,27 @@ final class ExternalSorter<Key: ExternalSortKey> {
         arena.removeAll(keepingCapacity: true)
     }
 
-    /// Calls `body` with every record in key order. Consumes the sorter.
-    func forEachSorted(_ body: (Key, UnsafeRawBufferPointer) throws -> Void) throws {
+    private var prepared = false
+
+    /// Ends the input: sorts what is buffered (spilling it when there are runs already) and
+    /// gives back the sort's scratch memory, so that the caller can allocate before reading.
+    func finishInput() throws {
+        guard !prepared else { return }
+        prepared = true
         if runs.isEmpty {
             sortBuffer()
+        } else {
+            try spill()
+            keys = []
+            arena = []
+        }
+        scratch = []
+    }
+
+    /// Calls `body` with every record in key order. Consumes the sorter.
+    func forEachSorted(_ body: (Key, UnsafeRawBufferPointer) throws -> Void) throws {
+        try finishInput()
+        if runs.isEmpty {
             try arena.withUnsafeBytes { bytes in
                 for record in keys {
                     let (offset, length) = (Int(record.offset), Int(record.length))
@@ -91,13 +109,8 @@ final class ExternalSorter<Key: ExternalSortKey> {
             }
             keys = []
             arena = []
-            scratch = []
             return
         }
-        try spill()
-        keys = []
-        arena = []
-        scratch = []
         try merge(body)
     }
 

@@ -111,11 +111,13 @@ public enum ListReader {
 
     private static func finish(_ row: inout ListRow, line: Int, path: String, defaults: RowDefaults,
                                _ body: (Result<ListRow, RowError>) throws -> Void) throws {
-        guard row.hasHash else {
-            try body(.failure(RowError(file: path, line: line, reason: "no sha256, sha1, md5 or pdq value")))
+        defaults.apply(to: &row)
+        do throws(DatabaseBuilder.RowRejected) {
+            try DatabaseBuilder.check(row)
+        } catch {
+            try body(.failure(RowError(file: path, line: line, reason: error.reason)))
             return
         }
-        defaults.apply(to: &row)
         try body(.success(row))
     }
 
@@ -167,14 +169,9 @@ public enum ListReader {
     // MARK: JSON Lines
 
     static func readJSONLines(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
-        let reader = try DelimitedReader(path: path, dialect: .tsv)
+        let reader = try DelimitedReader(path: path, dialect: .lines)
         while let record = try reader.next() {
-            // A JSON line has no raw tabs or line breaks outside strings: rejoin any split.
-            var line = Data()
-            for index in 0..<record.count {
-                if index > 0 { line.append(9) }
-                line.append(contentsOf: record.field(index))
-            }
+            let line = Data(record.field(0))
             guard let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else {
                 try body(.failure(RowError(file: path, line: reader.line, reason: "not a JSON object")))
                 continue
@@ -182,9 +179,18 @@ public enum ListReader {
             var row = ListRow()
             do throws(RowFieldError) {
                 let failedHashRecord = object["error"] != nil
+                // Fields in a fixed order (a dictionary's order changes from run to run); a
+                // field given under two names is an error rather than a coin toss.
+                var named: [ListField: (String, Any)] = [:]
                 for (key, value) in object {
                     guard let field = ListField(name: key) else { continue }
-                    if value is NSNull { continue }
+                    if let other = named[field] {
+                        throw RowFieldError("'\(other.0)' and '\(key)' both give \(field.rawValue)")
+                    }
+                    named[field] = (key, value)
+                }
+                for field in ListField.allCases {
+                    guard let (key, value) = named[field], !(value is NSNull) else { continue }
                     switch field {
                     case .id:
                         guard let text = scalarText(value) else { throw RowFieldError("id: not a string or number") }

@@ -163,6 +163,9 @@ enum FieldParser {
     static func time(_ text: Substring) throws(RowFieldError) -> Int64 {
         let trimmed = text.trimmingASCIIWhitespace()
         if let seconds = Int64(trimmed) {
+            guard ISOTime.range.contains(seconds) else {
+                throw RowFieldError("added: \(seconds) seconds is outside the years 0000 to 9999")
+            }
             return seconds
         }
         guard let time = ISOTime.parse(trimmed) else {
@@ -220,8 +223,13 @@ public enum ISOTime {
         return bytes[rest] == 43 ? seconds - offset : seconds + offset
     }
 
-    /// "2024-05-01T12:30:00Z" for seconds since 1970.
+    /// The times hashdb accepts and prints: years 0000 to 9999.
+    public static let range: ClosedRange<Int64> = -62_167_219_200...253_402_300_799
+
+    /// "2024-05-01T12:30:00Z" for seconds since 1970; out of `range` (a damaged file), the
+    /// number itself.
     public static func format(_ seconds: Int64) -> String {
+        guard range.contains(seconds) else { return String(seconds) }
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
         let secondOfDay = Int(seconds - Int64(days) * 86_400)
         let (year, month, day) = civilFromDays(days)

@@ -2,10 +2,13 @@
 enum DatabaseFormat {
     static let magic: [UInt8] = Array("HASHDB\r\n".utf8)
     static let majorVersion: UInt16 = 1
-    static let minorVersion: UInt16 = 0
+    /// 1.1 added the near-match index (section 33); 1.0 readers ignore it.
+    static let minorVersion: UInt16 = 1
     static let headerSize = 128
     static let sectionRecordSize = 32
     static let sectionAlignment = 64
+    /// More sections than any version defines: a reader refuses the file (open stays cheap).
+    static let maximumSections = 256
     static let checksumOffset = 64
     static let checksumSize = 32
 
@@ -45,9 +48,10 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
     case sha1Index = 17
     case md5Index = 18
     case pdqTable = 32
+    case nearIndex = 33
     case manifest = 48
 
-    var isRequired: Bool { self != .manifest }
+    var isRequired: Bool { self != .manifest && self != .nearIndex }
 
     var name: String {
         switch self {
@@ -60,6 +64,7 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
         case .sha1Index: "SHA-1 index"
         case .md5Index: "MD5 index"
         case .pdqTable: "PDQ table"
+        case .nearIndex: "PDQ near index"
         case .manifest: "build manifest"
         }
     }

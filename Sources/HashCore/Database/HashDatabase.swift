@@ -16,7 +16,11 @@ public struct HashDatabase: Sendable {
     let sha1: DigestIndex
     let md5: DigestIndex
     let pdq: PDQTable
+    /// The near-match index, when the file has one (small databases are scanned).
+    let near: NearIndex?
     public let manifest: String?
+
+    public var hasNearIndex: Bool { near != nil }
 
     public var entryCount: Int { entries.count }
     public var pdqCount: Int { pdq.count }
@@ -71,6 +75,9 @@ public struct HashDatabase: Sendable {
             throw corrupt("file has \(whole.count) bytes, the header says \(fileSize)")
         }
         let sectionCount = Int(whole.u32(32))
+        guard sectionCount <= DatabaseFormat.maximumSections else {
+            throw corrupt("\(sectionCount) sections (at most \(DatabaseFormat.maximumSections))")
+        }
         guard let tableOffset = whole.int(24),
             let tableLength = checkedProduct(sectionCount, DatabaseFormat.sectionRecordSize),
             let table = whole.slice(offset: tableOffset, length: tableLength),
@@ -90,6 +97,9 @@ public struct HashDatabase: Sendable {
                 throw corrupt("section \(index) has sizes that overflow")
             }
             let record = SectionRecord(kind: table.u32(offset), flags: table.u32(offset + 4), offset: sectionOffset, length: length, count: count)
+            if let last = records.last, record.kind <= last.kind {
+                throw corrupt("section table not in ascending order of kind at record \(index)")
+            }
             guard let view = whole.slice(offset: sectionOffset, length: length) else {
                 throw corrupt("section \(index) (kind \(record.kind)) runs past the end of the file")
             }
@@ -102,7 +112,6 @@ public struct HashDatabase: Sendable {
             }
             occupied.append(range)
             if let kind = SectionKind(rawValue: record.kind) {
-                guard views[kind] == nil else { throw corrupt("two \(kind.name) sections") }
                 views[kind] = (view, count)
             } else if record.flags & SectionRecord.requiredFlag != 0 {
                 throw .unsupportedVersion(path: path, major: major, minor: minor)
@@ -135,6 +144,12 @@ public struct HashDatabase: Sendable {
         sha1 = try build(.sha1Index) { (view, count) throws(SectionError) in try DigestIndex(view, kind: .sha1, expectedCount: count) }
         md5 = try build(.md5Index) { (view, count) throws(SectionError) in try DigestIndex(view, kind: .md5, expectedCount: count) }
         pdq = try build(.pdqTable) { (view, count) throws(SectionError) in try PDQTable(view, expectedCount: count) }
+        if views[.nearIndex] != nil {
+            let pdqCount = pdq.count
+            near = try build(.nearIndex) { (view, _) throws(SectionError) in try NearIndex(view, pdqCount: pdqCount) }
+        } else {
+            near = nil
+        }
         if let (view, _) = views[.manifest] {
             manifest = String(validating: view.bytes(0, view.count), as: UTF8.self)
         } else {
@@ -156,6 +171,23 @@ public struct HashDatabase: Sendable {
                 throw .corrupt(path: path, detail: "PDQ hashes out of order at \(sample)")
             }
         }
+    }
+
+    /// Reads the near-match index once from start to end, so that the kernel maps it in large
+    /// pages where it can (random first touches leave 4 KiB pages, and the index is read at
+    /// random: its queries then miss the TLB on every probe). For a long-running reader such
+    /// as the server; a one-off query does not need it.
+    @discardableResult
+    public func warmNearIndex() -> Int {
+        guard let record = sections.first(where: { $0.kind == SectionKind.nearIndex.rawValue }) else { return 0 }
+        file.adviseHugePages(offset: record.offset, length: record.length)
+        var sum: UInt64 = 0
+        var offset = record.offset
+        while offset < record.offset + record.length {
+            sum &+= UInt64(file.base.load(fromByteOffset: offset, as: UInt8.self))
+            offset += 4096
+        }
+        return Int(truncatingIfNeeded: sum)
     }
 
     static func samplePositions(count: Int) -> [Int] {

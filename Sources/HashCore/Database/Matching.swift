@@ -128,16 +128,57 @@ extension HashDatabase {
     }
 
     /// Every entry with a stored PDQ hash within `threshold` of a variant, skipping stored
-    /// hashes of known quality below `minQuality`. A linear scan (the near-match index comes
-    /// with format 1.1).
-    public func nearHits(_ variants: [(PDQHash, DihedralTransform)], threshold: Int, minQuality: Int) -> [NearHit] {
+    /// hashes of known quality below `minQuality`: through the near-match index when the file
+    /// has one and the threshold is within its range, by a scan otherwise.
+    public func nearHits(_ variants: [(PDQHash, DihedralTransform)], threshold: Int, minQuality: Int,
+                         scratch: NearIndex.Scratch? = nil) -> [NearHit] {
+        var best: [Int: NearHit] = [:]
+        func consider(position: Int, distance: Int, transform: DihedralTransform) {
+            if let quality = pdq.quality(position), quality < minQuality { return }
+            let entry = pdq.entry(position)
+            if let known = best[entry], (known.distance, known.transform.rawValue) <= (distance, transform.rawValue) { return }
+            best[entry] = NearHit(entry: entry, distance: distance, transform: transform)
+        }
+        if let near, threshold >= 0, threshold <= NearIndex.maximumRadius {
+            for hit in near.search(variants.map(\.0), radius: threshold, table: pdq, scratch: scratch ?? NearIndex.Scratch()) {
+                // The index lists each distinct hash once: its equal neighbours follow it.
+                let hash = pdq.hash(hit.position)
+                var position = hit.position
+                while position < pdq.count && pdq.hash(position) == hash {
+                    consider(position: position, distance: hit.distance, transform: variants[hit.variant].1)
+                    position += 1
+                }
+            }
+        } else {
+            for position in 0..<pdq.count {
+                let stored = pdq.hash(position)
+                for (hash, transform) in variants {
+                    let distance = stored.distance(to: hash)
+                    if distance <= threshold {
+                        consider(position: position, distance: distance, transform: transform)
+                    }
+                }
+            }
+        }
+        return best.values.sorted { ($0.distance, $0.entry) < ($1.distance, $1.entry) }
+    }
+
+    /// `nearHits` for many queries at once (a scan, a batch of uploads): the index's working
+    /// memory is reused from one query to the next.
+    public func nearHits(batch: [[(PDQHash, DihedralTransform)]], threshold: Int, minQuality: Int) -> [[NearHit]] {
+        let scratch = NearIndex.Scratch()
+        return batch.map { nearHits($0, threshold: threshold, minQuality: minQuality, scratch: scratch) }
+    }
+
+    /// A scan of every stored hash, whatever the file holds: what the index must agree with.
+    public func nearHitsByScan(_ variants: [(PDQHash, DihedralTransform)], threshold: Int, minQuality: Int) -> [NearHit] {
         var best: [Int: NearHit] = [:]
         for position in 0..<pdq.count {
+            if let quality = pdq.quality(position), quality < minQuality { continue }
             let stored = pdq.hash(position)
             for (hash, transform) in variants {
                 let distance = stored.distance(to: hash)
                 guard distance <= threshold else { continue }
-                if let quality = pdq.quality(position), quality < minQuality { break }
                 let entry = pdq.entry(position)
                 if let known = best[entry], (known.distance, known.transform.rawValue) <= (distance, transform.rawValue) { continue }
                 best[entry] = NearHit(entry: entry, distance: distance, transform: transform)

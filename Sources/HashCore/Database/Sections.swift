@@ -78,6 +78,7 @@ struct EntryTable: Sendable {
         guard checkedProduct(expectedCount, DatabaseFormat.entryRecordSize) == section.count else {
             throw SectionError("\(section.count) bytes for \(expectedCount) entries of \(DatabaseFormat.entryRecordSize)")
         }
+        guard expectedCount < Int(UInt32.max) else { throw SectionError("\(expectedCount) entries (at most 2^32 − 1)") }
         count = expectedCount
         records = section
     }

@@ -13,7 +13,8 @@ extension HashDatabase {
         let digest = SHA256Stream()
         let bytes = file.bytes
         digest.update(UnsafeRawBufferPointer(rebasing: bytes[0..<DatabaseFormat.checksumOffset]))
-        digest.update([UInt8](repeating: 0, count: DatabaseFormat.checksumSize).withUnsafeBytes { $0 })
+        let zeros = [UInt8](repeating: 0, count: DatabaseFormat.checksumSize)
+        zeros.withUnsafeBytes { digest.update($0) }
         digest.update(UnsafeRawBufferPointer(rebasing: bytes[(DatabaseFormat.checksumOffset + DatabaseFormat.checksumSize)...]))
         if digest.finish() != checksum, problem("checksum mismatch: the content is not what was written") { return problems }
 
@@ -40,11 +41,16 @@ extension HashDatabase {
                 if problem("entry \(index): ids start at \(record.firstID) (expected \(nextID)), count \(record.idCount)") { return problems }
             }
             nextID = record.firstID + record.idCount
+            var previousID: UnsafeRawBufferPointer?
             for offset in 0..<record.idCount {
                 guard let id = ids.bytes(record.firstID + offset), String(validating: id, as: UTF8.self) != nil else {
                     if problem("entry \(index): id \(record.firstID + offset) is out of bounds or not UTF-8") { return problems }
                     continue
                 }
+                if let previousID, !previousID.lexicographicallyPrecedes(id) {
+                    if problem("entry \(index): ids not sorted and unique") { return problems }
+                }
+                previousID = id
                 expectedIDIndex.append((DatabaseFormat.idHash(id), UInt32(index)))
             }
             guard let set = labelSets.set(at: record.labelSet) else {

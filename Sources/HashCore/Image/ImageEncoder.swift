@@ -1,4 +1,4 @@
-import CImageCodecs
+import CShims
 import CWebP
 
 /// Why an image could not be encoded.

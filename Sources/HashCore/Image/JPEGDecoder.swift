@@ -1,4 +1,4 @@
-import CImageCodecs
+import CShims
 
 /// JPEG through libjpeg-turbo: baseline, progressive, greyscale, RGB, CMYK and YCCK.
 enum JPEGDecoder {

@@ -1,4 +1,4 @@
-import CImageCodecs
+import CShims
 
 /// PNG through libpng: every colour type and bit depth, palettes with tRNS, Adam7 interlacing.
 enum PNGDecoder {

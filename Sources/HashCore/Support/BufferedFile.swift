@@ -50,6 +50,7 @@ public final class BufferedFileWriter {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws(FileIOError) {
+        guard bytes.count > 0 else { return }
         if bytes.count > buffer.count - buffered {
             try flush()
             if bytes.count >= buffer.count {

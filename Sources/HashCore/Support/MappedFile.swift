@@ -72,6 +72,17 @@ public final class MappedFile: @unchecked Sendable {
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
+    /// Asks for the range to be mapped with huge pages, where the kernel can.
+    public func adviseHugePages(offset: Int, length: Int) {
+        guard let mapping, length > 0 else { return }
+        let huge = 2 << 20
+        let start = (offset + huge - 1) / huge * huge
+        let end = (offset + length) / huge * huge
+        if end > start {
+            madvise(mapping + start, end - start, MADV_HUGEPAGE)
+        }
+    }
+
     /// Tells the kernel a range will be read soon, in order.
     public func adviseSequential(offset: Int, length: Int) {
         guard let mapping, length > 0 else { return }

@@ -248,6 +248,37 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
         }
     }
 
+    /// Real PDQ hashes are not uniform (correlated bits, near-duplicate clusters): the fixture
+    /// images' and the conformance set's hashes with all their rotations and flips.
+    @Test func indexEqualsScanOnRealHashes() throws {
+        var tables = [try TSVTable(contentsOf: TestPaths.fixtures.appendingPathComponent("expected.tsv"))]
+        if TestPaths.conformanceAvailable {
+            tables.append(try TSVTable(contentsOf: TestPaths.conformance.appendingPathComponent("expected.tsv")))
+        }
+        var hashes: [PDQHash] = []
+        for table in tables {
+            for row in table.rows {
+                let dihedral = row["dihedral"].map { $0.split(separator: ",").map(String.init) }
+                    ?? ["pdq", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1"].compactMap { row[$0] }
+                hashes += try dihedral.map { try PDQHash(hex: $0) }
+            }
+        }
+        #expect(hashes.count >= 300)
+        let directory = TemporaryDirectory()
+        try build(hashes.enumerated().map { ListRow(id: "real\($0.offset)", pdq: $0.element) }, at: directory.file("db"), nearIndexTables: 11)
+        let database = try HashDatabase.open(path: directory.file("db"))
+        #expect(database.hasNearIndex)
+        #expect(database.verify().isEmpty)
+        var generator = RowGenerator(seed: 77)
+        for (index, hash) in hashes.enumerated() where index % 3 == 0 {
+            let query = Self.flip(hash, bits: index % 20, using: &generator)
+            for radius in [0, 8, 16, 24, 31] {
+                #expect(database.nearHits([(query, .original)], threshold: radius, minQuality: 0)
+                        == database.nearHitsByScan([(query, .original)], threshold: radius, minQuality: 0))
+            }
+        }
+    }
+
     static func flip(_ hash: PDQHash, bits count: Int, using generator: inout RowGenerator) -> PDQHash {
         var positions = Set<Int>()
         while positions.count < count {

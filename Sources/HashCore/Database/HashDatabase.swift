@@ -22,6 +22,11 @@ public struct HashDatabase: Sendable {
 
     public var hasNearIndex: Bool { near != nil }
 
+    /// Each section's name and size in bytes, in file order.
+    public var sectionSizes: [(name: String, bytes: Int)] {
+        sections.map { (SectionKind(rawValue: $0.kind)?.name ?? "kind \($0.kind)", $0.length) }
+    }
+
     public var entryCount: Int { entries.count }
     public var pdqCount: Int { pdq.count }
     public var byteCount: Int { file.count }

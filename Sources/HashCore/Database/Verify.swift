@@ -118,6 +118,40 @@ extension HashDatabase {
                 if problem("PDQ table: row \(position) has quality \(quality)") { return problems }
             }
         }
+        // Near index: directories never decreasing, and every distinct hash listed once in
+        // each table, under its own substring.
+        if let near {
+            for (tableIndex, table) in near.tables.enumerated() {
+                for value in 0..<(1 << table.bits) where table.directory.u32(value * 4) > table.directory.u32(value * 4 + 4) {
+                    if problem("near index table \(tableIndex): directory decreases at \(value)") { return problems }
+                    break
+                }
+            }
+            var distinct = 0
+            var position = 0
+            while position < pdq.count {
+                let hash = pdq.hash(position)
+                distinct += 1
+                let permuted = near.permutation.apply(hash)
+                for (tableIndex, table) in near.tables.enumerated() {
+                    let value = permuted.bits(from: table.start, count: table.bits)
+                    var low = Int(table.directory.u32(value * 4))
+                    var high = min(Int(table.directory.u32(value * 4 + 4)), near.hashCount)
+                    var found = false
+                    while low < high {
+                        let middle = (low + high) / 2
+                        let row = Int(table.rows.u32(middle * 4))
+                        if row == position { found = true; break }
+                        if row < position { low = middle + 1 } else { high = middle }
+                    }
+                    if !found, problem("near index table \(tableIndex): PDQ row \(position) is not under its substring") { return problems }
+                }
+                while position < pdq.count && pdq.hash(position) == hash { position += 1 }
+            }
+            if distinct != near.hashCount, problem("near index holds \(near.hashCount) hashes, the PDQ table \(distinct) distinct ones") {
+                return problems
+            }
+        }
         return problems
     }
 }

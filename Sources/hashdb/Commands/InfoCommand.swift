@@ -36,6 +36,10 @@ struct InfoCommand: ParsableCommand {
         json.member("entries", database.entryCount)
         for kind in DigestKind.allCases { json.member(kind.rawValue, database.digestCount(kind)) }
         json.member("pdq", database.pdqCount)
+        json.key("sections")
+        json.beginObject()
+        for section in database.sectionSizes { json.member(section.name, section.bytes) }
+        json.endObject()
         for (name, counts) in [("categories", labels.categories), ("sources", labels.sources)] {
             json.key(name)
             json.beginObject()
@@ -56,7 +60,9 @@ struct InfoCommand: ParsableCommand {
         lines.append("checksum   sha256:\(Hex.encode(database.checksum, byteCount: 32))")
         lines.append("created    \(database.createdAt.map(ISOTime.format) ?? "not recorded")")
         lines.append("entries    \(database.entryCount)")
-        lines.append("indexes    " + DigestKind.allCases.map { "\($0.rawValue) \(database.digestCount($0))" }.joined(separator: ", ") + ", pdq \(database.pdqCount)")
+        lines.append("indexes    " + DigestKind.allCases.map { "\($0.rawValue) \(database.digestCount($0))" }.joined(separator: ", ") + ", pdq \(database.pdqCount)"
+                     + (database.hasNearIndex ? " (with the near-match index)" : " (scanned: no near-match index)"))
+        lines.append("sections   " + database.sectionSizes.map { "\($0.name) \(Self.megabytes($0.bytes))" }.joined(separator: ", "))
         lines.append("categories " + (labels.categories.isEmpty ? "none" : labels.categories.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")))
         lines.append("sources    " + (labels.sources.isEmpty ? "none" : labels.sources.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")))
         if let manifest = database.manifest,
@@ -69,6 +75,12 @@ struct InfoCommand: ParsableCommand {
             }
         }
         print(lines.joined(separator: "\n"))
+    }
+}
+
+extension InfoCommand {
+    static func megabytes(_ bytes: Int) -> String {
+        bytes < 1 << 20 ? "\(bytes) B" : String(format: "%.1f MiB", Double(bytes) / Double(1 << 20))
     }
 }
 

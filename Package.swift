@@ -30,13 +30,16 @@ let package = Package(
                        providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        // NSRL reference data sets (RDSv3) are SQLite databases.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
         // What Swift cannot do: setjmp/longjmp error recovery for libjpeg and libpng, prefetching.
         .target(name: "CShims", dependencies: ["CJPEG", "CPNG"]),
 
         .target(
             name: "HashCore",
             dependencies: [
-                "CShims", "CWebP", "CCrypto",
+                "CShims", "CWebP", "CCrypto", "CSQLite",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: cpuSettings),
@@ -51,7 +54,7 @@ let package = Package(
         .executableTarget(name: "generate-fixtures", dependencies: ["HashCore"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "HashCoreTests", dependencies: ["HashCore", "TestSupport"], swiftSettings: cpuSettings),
+        .testTarget(name: "HashCoreTests", dependencies: ["HashCore", "TestSupport", "CSQLite"], swiftSettings: cpuSettings),
         .testTarget(name: "hashdbTests", dependencies: ["hashdb", "HashCore", "TestSupport"]),
     ]
 )

@@ -12,7 +12,8 @@ struct HashDB: ParsableCommand {
             Start with `hashdb hash FILE...` to see what an image's fingerprints are.
             """,
         version: HashDBVersion.current,
-        subcommands: [HashCommand.self, BuildCommand.self, QueryCommand.self, InfoCommand.self, VerifyCommand.self])
+        subcommands: [HashCommand.self, BuildCommand.self, QueryCommand.self, InfoCommand.self, VerifyCommand.self,
+                      MergeCommand.self, SubtractCommand.self, IntersectCommand.self, DiffCommand.self, ExportCommand.self])
 }
 
 enum HashDBVersion {

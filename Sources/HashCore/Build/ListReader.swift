@@ -8,12 +8,24 @@ public enum ListFormat: String, CaseIterable, Sendable {
     case tsv
     /// One JSON object per line (also what `hashdb hash` writes).
     case jsonl
+    /// hashdeep (and md5deep -c) output: `%%%% HASHDEEP-1.0`.
+    case hashdeep
+    /// An NSRL reference data set, RDSv3 (a SQLite database).
+    case nsrl
+    /// A PDQ hash a line, optionally followed by an id (ThreatExchange-style).
+    case pdq
 
-    /// Guesses from the first line: `{` starts JSON Lines, a tab makes TSV, otherwise CSV.
-    public static func detect(firstLine: String) -> ListFormat {
-        let trimmed = firstLine.trimmingASCIIWhitespace()
-        if trimmed.hasPrefix("{") { return .jsonl }
-        if trimmed.contains("\t") { return .tsv }
+    /// Guesses from the first bytes: SQLite's header is NSRL, `%%%% HASHDEEP` hashdeep, a
+    /// first line of 64 hex digits a PDQ list, `{` JSON Lines, a tab TSV, otherwise CSV.
+    public static func detect(head: UnsafeRawBufferPointer) -> ListFormat {
+        if head.starts(with: Importers.sqliteMagic) { return .nsrl }
+        let text = String(decoding: head, as: UTF8.self)
+        if text.hasPrefix("%%%% HASHDEEP") { return .hashdeep }
+        let firstLine = text.split(separator: "\n", omittingEmptySubsequences: true)
+            .first { !$0.trimmingASCIIWhitespace().hasPrefix("#") }.map { $0.trimmingASCIIWhitespace() } ?? ""
+        if Importers.isPDQLine(firstLine) { return .pdq }
+        if firstLine.hasPrefix("{") { return .jsonl }
+        if firstLine.contains("\t") { return .tsv }
         return .csv
     }
 }
@@ -23,17 +35,22 @@ public struct RowDefaults: Sendable {
     public var categories: [String]
     public var sources: [String]
     public var added: Int64?
+    /// What rows that do not say otherwise are: items, or (in a removal list or allowlist)
+    /// removals or allowlist entries.
+    public var record: ListRow.RecordKind
 
-    public init(categories: [String] = [], sources: [String] = [], added: Int64? = nil) {
+    public init(categories: [String] = [], sources: [String] = [], added: Int64? = nil, record: ListRow.RecordKind = .entry) {
         self.categories = categories
         self.sources = sources
         self.added = added
+        self.record = record
     }
 
     public func apply(to row: inout ListRow) {
         if row.categories.isEmpty { row.categories = categories }
         if row.sources.isEmpty { row.sources = sources }
         if row.added == nil { row.added = added }
+        if row.record == .entry { row.record = record }
     }
 }
 
@@ -51,6 +68,12 @@ public enum ListReader {
             try readDelimited(path: path, dialect: resolved == .csv ? .csv : .tsv, defaults: defaults, body)
         case .jsonl:
             try readJSONLines(path: path, defaults: defaults, body)
+        case .hashdeep:
+            try Importers.readHashdeep(path: path, defaults: defaults, body)
+        case .nsrl:
+            try Importers.readNSRL(path: path, defaults: defaults, body)
+        case .pdq:
+            try Importers.readPDQLines(path: path, defaults: defaults, body)
         }
     }
 
@@ -61,9 +84,7 @@ public enum ListReader {
             guard let head = try reader.readAvailable(maximum: 64 << 10) else {
                 return .csv
             }
-            let text = String(decoding: head, as: UTF8.self)
-            let firstLine = text.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
-            return ListFormat.detect(firstLine: firstLine)
+            return ListFormat.detect(head: head)
         } catch {
             throw InputError(file: path, reason: error.description)
         }
@@ -78,8 +99,8 @@ public enum ListReader {
         let reader = try DelimitedReader(path: path, dialect: dialect)
         guard let header = try reader.next() else { return }
         let columns = (0..<header.count).map { ListField(name: header.string($0)) }
-        guard columns.contains(where: { [.sha256, .sha1, .md5, .pdq].contains($0) }) else {
-            throw InputError(file: path, reason: "the header row names no sha256, sha1, md5 or pdq column (it has: \(Hex.abbreviated((0..<header.count).map { header.string($0) }.joined(separator: ", "))))")
+        guard columns.contains(where: { [.sha256, .sha1, .md5, .pdq, .id].contains($0) }) else {
+            throw InputError(file: path, reason: "the header row names no sha256, sha1, md5, pdq or id column (it has: \(Hex.abbreviated((0..<header.count).map { header.string($0) }.joined(separator: ", "))))")
         }
         var labelCache = LabelCache()
         while let record = try reader.next() {
@@ -99,6 +120,11 @@ public enum ListReader {
                     case .category: row.categories = labelCache.labels(value, slot: 0)
                     case .source: row.sources = labelCache.labels(value, slot: 1)
                     case .added: row.added = try FieldParser.time(bytes: value)
+                    case .record: row.record = try FieldParser.record(Substring(String(decoding: value, as: UTF8.self)))
+                    case .reason: row.reason = String(decoding: value, as: UTF8.self)
+                    case .radius: row.radius = try FieldParser.radius(Substring(String(decoding: value, as: UTF8.self)))
+                    case .manifest: row.manifest = String(decoding: value, as: UTF8.self)
+                    case .created: row.created = try FieldParser.time(bytes: value)
                     }
                 }
             } catch {
@@ -109,7 +135,7 @@ public enum ListReader {
         }
     }
 
-    private static func finish(_ row: inout ListRow, line: Int, path: String, defaults: RowDefaults,
+    static func finish(_ row: inout ListRow, line: Int, path: String, defaults: RowDefaults,
                                _ body: (Result<ListRow, RowError>) throws -> Void) throws {
         defaults.apply(to: &row)
         do throws(DatabaseBuilder.RowRejected) {
@@ -194,7 +220,8 @@ public enum ListReader {
                     switch field {
                     case .id:
                         guard let text = scalarText(value) else { throw RowFieldError("id: not a string or number") }
-                        row.id = text
+                        row.id = String(text.trimmingASCIIWhitespace())
+                        if row.id?.isEmpty == true { row.id = nil }
                     case .sha256, .sha1, .md5:
                         guard let text = value as? String else { throw RowFieldError("\(key): not a string") }
                         row.setDigest(try FieldParser.digest(DigestKind(rawValue: field.rawValue)!, Substring(text)))
@@ -213,6 +240,21 @@ public enum ListReader {
                     case .added:
                         guard let text = scalarText(value) else { throw RowFieldError("added: not a string or number") }
                         row.added = try FieldParser.time(Substring(text))
+                    case .record:
+                        guard let text = value as? String else { throw RowFieldError("record: not a string") }
+                        row.record = try FieldParser.record(Substring(text))
+                    case .reason:
+                        guard let text = value as? String else { throw RowFieldError("reason: not a string") }
+                        row.reason = String(text.trimmingASCIIWhitespace())
+                    case .radius:
+                        guard let text = scalarText(value) else { throw RowFieldError("radius: not a number") }
+                        row.radius = try FieldParser.radius(Substring(text))
+                    case .manifest:
+                        guard let text = value as? String else { throw RowFieldError("manifest: not a string (the manifest's JSON text)") }
+                        row.manifest = text
+                    case .created:
+                        guard let text = scalarText(value) else { throw RowFieldError("created: not a string or number") }
+                        row.created = try FieldParser.time(Substring(text))
                     }
                 }
             } catch {

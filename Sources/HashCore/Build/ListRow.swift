@@ -14,6 +14,21 @@ public struct ListRow: Sendable, Equatable {
     public var sources: [String]
     /// When the item was added to its list (seconds since 1970, UTC).
     public var added: Int64?
+    /// What the row is: an item (the usual), or, in an export or a removal or allow list, a
+    /// removal, an allowlist entry or a database's manifest.
+    public var record: RecordKind = .entry
+    /// Why a removal or allowlist entry was made.
+    public var reason: String?
+    /// For an allowlist PDQ hash: how near counts as the same image.
+    public var radius: Int?
+    /// For a manifest record: the build manifest's JSON, as the database holds it.
+    public var manifest: String?
+    /// For a manifest record: the database's creation time, when it records one.
+    public var created: Int64?
+
+    public enum RecordKind: String, Sendable, CaseIterable {
+        case entry, removed, allowed, manifest
+    }
 
     public init(id: String? = nil, digests: [Digest] = [], pdq: PDQHash? = nil, quality: Int? = nil,
                 categories: [String] = [], sources: [String] = [], added: Int64? = nil) {
@@ -53,6 +68,27 @@ public struct ListRow: Sendable, Equatable {
 
     /// A row must say what it identifies.
     public var hasHash: Bool { hasDigest || pdq != nil }
+
+    /// The removals a row of a removal list asks for: one for each of its digests, its PDQ
+    /// hash and its id. `source` names the list when the row does not.
+    public func tombstones(defaultSource: String, defaultReason: String) -> [Tombstone] {
+        let source = sources.first ?? defaultSource
+        let why = reason ?? defaultReason
+        var values = digests.map(AnnotatedValue.digest)
+        if let pdq { values.append(.pdq(pdq)) }
+        if let id { values.append(.id(id)) }
+        return values.map { Tombstone(value: $0, reason: why, source: source) }
+    }
+
+    /// The allowlist entries a row of an allow list gives: its digests, and its PDQ hash
+    /// with the row's radius (or `defaultRadius`).
+    public func allowEntries(defaultSource: String, defaultReason: String, defaultRadius: Int) -> [AllowEntry] {
+        let source = sources.first ?? defaultSource
+        let why = reason ?? defaultReason
+        var entries = digests.map { AllowEntry(value: .digest($0), radius: 0, reason: why, source: source) }
+        if let pdq { entries.append(AllowEntry(value: .pdq(pdq), radius: radius ?? defaultRadius, reason: why, source: source)) }
+        return entries
+    }
 }
 
 /// Why one row of a list was rejected; with the file and line, what a user fixes.
@@ -85,7 +121,7 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// The fields every list format shares, by name, and how their values are read.
 enum ListField: String, CaseIterable {
-    case id, sha256, sha1, md5, pdq, quality, category, source, added
+    case id, sha256, sha1, md5, pdq, quality, category, source, added, record, reason, radius, manifest, created
 
     /// Column and key names, lower-cased; plurals are accepted for the label fields.
     init?(name: String) {
@@ -99,6 +135,11 @@ enum ListField: String, CaseIterable {
         case "category", "categories": self = .category
         case "source", "sources": self = .source
         case "added": self = .added
+        case "record": self = .record
+        case "reason": self = .reason
+        case "radius": self = .radius
+        case "manifest": self = .manifest
+        case "created": self = .created
         default: return nil
         }
     }
@@ -140,6 +181,20 @@ enum FieldParser {
         }
         guard !bytes.isEmpty, value <= 100 else {
             throw RowFieldError("quality: '\(Hex.abbreviated(String(decoding: bytes, as: UTF8.self)))' is not a whole number from 0 to 100")
+        }
+        return value
+    }
+
+    static func record(_ text: Substring) throws(RowFieldError) -> ListRow.RecordKind {
+        guard let kind = ListRow.RecordKind(rawValue: String(text.trimmingASCIIWhitespace()).lowercased()) else {
+            throw RowFieldError("record: '\(Hex.abbreviated(String(text)))' is not entry, removed, allowed or manifest")
+        }
+        return kind
+    }
+
+    static func radius(_ text: Substring) throws(RowFieldError) -> Int {
+        guard let value = Int(text.trimmingASCIIWhitespace()), (0...PDQ.maximumAllowRadius).contains(value) else {
+            throw RowFieldError("radius: '\(Hex.abbreviated(String(text)))' is not a whole number from 0 to \(PDQ.maximumAllowRadius)")
         }
         return value
     }

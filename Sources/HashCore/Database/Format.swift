@@ -2,8 +2,10 @@
 enum DatabaseFormat {
     static let magic: [UInt8] = Array("HASHDB\r\n".utf8)
     static let majorVersion: UInt16 = 1
-    /// 1.1 added the near-match index (section 33); 1.0 readers ignore it.
-    static let minorVersion: UInt16 = 1
+    /// 1.1 added the near-match index (section 33); 1.2 tombstones and allowlists (sections
+    /// 6, 64, 65) and the generated-id entry flag. Older 1.x readers ignore the index and
+    /// tombstones, and refuse allowlists (they change answers).
+    static let minorVersion: UInt16 = 2
     static let headerSize = 128
     static let sectionRecordSize = 32
     static let sectionAlignment = 64
@@ -18,6 +20,8 @@ enum DatabaseFormat {
     static let indexHeaderSize = 64
     static let maximumPrefixBits = 24
     static let unknownQuality: UInt8 = 255
+    /// Entry flag (1.2): the entry's one id was made from its smallest key, not given by a list.
+    static let generatedIDFlag: UInt32 = 1
 
     /// Prefix bits of a digest directory for `count` keys: 8 to 16 keys a bucket.
     static func prefixBits(forKeyCount count: Int) -> Int {
@@ -44,14 +48,30 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
     case labelSets = 3
     case idStrings = 4
     case idIndex = 5
+    case annotationStrings = 6
     case sha256Index = 16
     case sha1Index = 17
     case md5Index = 18
     case pdqTable = 32
     case nearIndex = 33
     case manifest = 48
+    case tombstones = 64
+    case allowlist = 65
 
-    var isRequired: Bool { self != .manifest && self != .nearIndex }
+    var isRequired: Bool {
+        switch self {
+        case .manifest, .nearIndex, .tombstones, .annotationStrings: false
+        default: true
+        }
+    }
+
+    /// Sections every file has; the others are there when they have content.
+    var isAlwaysPresent: Bool {
+        switch self {
+        case .manifest, .nearIndex, .tombstones, .annotationStrings, .allowlist: false
+        default: true
+        }
+    }
 
     var name: String {
         switch self {
@@ -60,6 +80,9 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
         case .labelSets: "label sets"
         case .idStrings: "id strings"
         case .idIndex: "id index"
+        case .annotationStrings: "annotation strings"
+        case .tombstones: "tombstones"
+        case .allowlist: "allowlist"
         case .sha256Index: "SHA-256 index"
         case .sha1Index: "SHA-1 index"
         case .md5Index: "MD5 index"

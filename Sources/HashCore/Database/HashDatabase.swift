@@ -19,6 +19,8 @@ public struct HashDatabase: Sendable {
     /// The near-match index, when the file has one (small databases are scanned).
     let near: NearIndex?
     public let manifest: String?
+    let tombstoneTable: AnnotationTable
+    let allowTable: AnnotationTable
 
     public var hasNearIndex: Bool { near != nil }
 
@@ -28,6 +30,14 @@ public struct HashDatabase: Sendable {
     }
 
     public var entryCount: Int { entries.count }
+
+    /// Entry `index`'s record, or an error naming the file when there is no such entry.
+    func entryRecord(_ index: Int) throws(DatabaseError) -> EntryTable.Record {
+        guard let record = entries.record(index) else {
+            throw .corrupt(path: path, detail: "entry \(index) does not exist (\(entries.count) entries)")
+        }
+        return record
+    }
     public var pdqCount: Int { pdq.count }
     public var byteCount: Int { file.count }
     public func digestCount(_ kind: DigestKind) -> Int { index(kind).count }
@@ -38,6 +48,11 @@ public struct HashDatabase: Sendable {
         case .sha1: sha1
         case .md5: md5
         }
+    }
+
+    /// Whether `head` (a file's first bytes) starts as a database does.
+    public static func hasMagic(_ head: [UInt8]) -> Bool {
+        head.starts(with: DatabaseFormat.magic)
     }
 
     /// Maps the file and checks its structure (O(sections), not O(entries)); `verify()` checks
@@ -155,6 +170,12 @@ public struct HashDatabase: Sendable {
         } else {
             near = nil
         }
+        let texts = views[.annotationStrings] == nil ? nil
+            : try build(.annotationStrings) { (view, count) throws(SectionError) in try StringPool(view, expectedCount: count) }
+        tombstoneTable = views[.tombstones] == nil ? .empty
+            : try build(.tombstones) { (view, count) throws(SectionError) in try AnnotationTable(view, expectedCount: count, texts: texts) }
+        allowTable = views[.allowlist] == nil ? .empty
+            : try build(.allowlist) { (view, count) throws(SectionError) in try AnnotationTable(view, expectedCount: count, texts: texts) }
         if let (view, _) = views[.manifest] {
             manifest = String(validating: view.bytes(0, view.count), as: UTF8.self)
         } else {

@@ -9,6 +9,8 @@ public struct DatabaseEntry: Sendable, Equatable {
     public let sources: [String]
     /// Seconds since 1970, UTC; nil when unknown.
     public let added: Int64?
+    /// The id was made from the entry's smallest key: no list gave the entry an id.
+    public let hasGeneratedID: Bool
 
     /// The entry's id (the first of its ids).
     public var id: String { ids.first ?? "" }
@@ -41,7 +43,7 @@ extension HashDatabase {
             return result
         }
         return DatabaseEntry(index: index, ids: entryIDs, categories: try names(set.categories), sources: try names(set.sources),
-                             added: record.added == 0 ? nil : record.added)
+                             added: record.added == 0 ? nil : record.added, hasGeneratedID: record.hasGeneratedID)
     }
 
     /// The entry that holds `digest`, if any.

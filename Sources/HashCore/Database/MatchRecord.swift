@@ -27,6 +27,57 @@ public enum MatchRecord {
         if let skipped = result.nearSkipped {
             json.member("near_skipped", skipped)
         }
+        if !result.suppressed.isEmpty {
+            json.key("suppressed")
+            json.beginArray()
+            for suppression in result.suppressed {
+                json.beginObject()
+                json.member("scope", suppression.scope.rawValue)
+                json.member("allowlist", suppression.allow.source)
+                json.member("kind", suppression.allow.value.kindName)
+                json.member("value", suppression.allow.value.text)
+                if case .pdq = suppression.allow.value {
+                    json.member("distance", suppression.distance)
+                    json.member("radius", suppression.allow.radius)
+                }
+                json.member("reason", suppression.allow.reason)
+                json.endObject()
+            }
+            json.endArray()
+        }
+        if !result.removals.isEmpty {
+            json.key("removed")
+            json.beginArray()
+            for removal in result.removals {
+                json.beginObject()
+                json.member("by", removal.source)
+                json.member("kind", removal.value.kindName)
+                json.member("value", removal.value.text)
+                json.member("reason", removal.reason)
+                json.endObject()
+            }
+            json.endArray()
+        }
+    }
+
+    /// One line a person reads: why the query matched what it did, or nothing.
+    public static func explanation(_ result: MatchResult) -> [String] {
+        var lines: [String] = []
+        for suppression in result.suppressed {
+            let what = suppression.scope == .all ? "all matches" : "near matches"
+            let distance = suppression.scope == .near ? " (PDQ distance \(suppression.distance), radius \(suppression.allow.radius))" : ""
+            lines.append("\(what) suppressed by allowlist \(suppression.allow.source): \(suppression.allow.value.kindName) \(suppression.allow.value.text)\(distance): \(suppression.allow.reason)")
+        }
+        for removal in result.removals {
+            lines.append("removed by \(removal.source): \(removal.value.kindName) \(removal.value.text): \(removal.reason)")
+        }
+        if let skipped = result.nearSkipped { lines.append("near matching skipped: \(skipped)") }
+        if result.matches.isEmpty && lines.isEmpty { lines.append("no match") }
+        for match in result.matches {
+            let how = match.kind == .pdq ? "PDQ distance \(match.distance)\(match.transform == .original ? "" : " (\(match.transform.name))")" : "\(match.kind.rawValue) exact"
+            lines.append("matched \(match.entry.id) by \(how): categories \(match.entry.categories.joined(separator: ";")), sources \(match.entry.sources.joined(separator: ";"))")
+        }
+        return lines
     }
 
     public static func writeMatch(_ match: Match, into json: inout JSONWriter) {

@@ -36,14 +36,17 @@ public struct MatchOptions: Sendable, Equatable {
     public var categories: Set<String>
     /// Only entries from one of these sources (all when empty).
     public var sources: Set<String>
+    /// Also report the removals (tombstones) that name the query's hashes.
+    public var explain: Bool
 
     public init(threshold: Int = PDQ.matchThreshold, dihedral: Bool = false, minQuality: Int = PDQ.qualityThreshold,
-                categories: Set<String> = [], sources: Set<String> = []) {
+                categories: Set<String> = [], sources: Set<String> = [], explain: Bool = false) {
         self.threshold = threshold
         self.dihedral = dihedral
         self.minQuality = minQuality
         self.categories = categories
         self.sources = sources
+        self.explain = explain
     }
 }
 
@@ -69,15 +72,48 @@ public struct Match: Sendable, Equatable {
     public var transform: DihedralTransform
 }
 
+/// An allowlist entry that silenced a query's matches.
+public struct Suppression: Sendable, Equatable {
+    public enum Scope: String, Sendable {
+        /// The query's digest is known-benign: nothing it matched is reported.
+        case all
+        /// The query's PDQ hash is within the radius of a known-benign one: its near matches
+        /// are not reported (exact ones are).
+        case near
+    }
+
+    public var allow: AllowEntry
+    public var scope: Scope
+    /// Distance between the query's PDQ hash and the allowlisted one (0 for a digest).
+    public var distance: Int
+}
+
 public struct MatchResult: Sendable, Equatable {
     /// Exact matches first (SHA-256, SHA-1, MD5), then near matches by distance; each entry once.
     public var matches: [Match]
     /// Why near matching was not tried, when it was not.
     public var nearSkipped: String?
+    /// Allowlist entries that silenced matches (the matches they silenced are not listed).
+    public var suppressed: [Suppression] = []
+    /// With `MatchOptions.explain`: removals that name one of the query's hashes.
+    public var removals: [Tombstone] = []
 }
 
 extension HashDatabase {
     public func match(_ query: QueryHashes, options: MatchOptions = MatchOptions()) throws(DatabaseError) -> MatchResult {
+        var removals: [Tombstone] = []
+        if options.explain {
+            for digest in query.digests { removals += try tombstones(for: .digest(digest)) }
+            if let hash = query.pdq { removals += try tombstones(for: .pdq(hash)) }
+        }
+        // A known-benign digest silences everything.
+        var suppressed: [Suppression] = []
+        for digest in query.digests {
+            suppressed += try allowEntries(for: digest).map { Suppression(allow: $0, scope: .all, distance: 0) }
+        }
+        guard suppressed.isEmpty else {
+            return MatchResult(matches: [], nearSkipped: nil, suppressed: suppressed, removals: removals)
+        }
         var matches: [Match] = []
         var seen = Set<Int>()
         for kind in DigestKind.allCases {
@@ -88,7 +124,17 @@ extension HashDatabase {
             matches.append(Match(entry: entry, kind: MatchKind(kind), distance: 0, transform: .original))
         }
         var nearSkipped: String?
-        if let hash = query.pdq {
+        if let hash = query.pdq, allowTable.pdqRange.count > 0 {
+            // A query near a known-benign image (or, with rotations, one of its rotations) gets no near matches.
+            let variants = options.dihedral && query.dihedral.count == 8 ? query.dihedral : [hash]
+            var nearest: [AllowEntry: Int] = [:]
+            for variant in variants {
+                for (entry, distance) in try allowEntries(near: variant) { nearest[entry] = min(nearest[entry] ?? distance, distance) }
+            }
+            suppressed = nearest.map { Suppression(allow: $0.key, scope: .near, distance: $0.value) }
+                .sorted { ($0.distance, $0.allow) < ($1.distance, $1.allow) }
+        }
+        if let hash = query.pdq, suppressed.isEmpty {
             if let quality = query.quality, quality < options.minQuality {
                 nearSkipped = "query PDQ quality \(quality) is below \(options.minQuality)"
             } else {
@@ -111,7 +157,7 @@ extension HashDatabase {
                 matches += near
             }
         }
-        return MatchResult(matches: matches, nearSkipped: nearSkipped)
+        return MatchResult(matches: matches, nearSkipped: nearSkipped, suppressed: suppressed, removals: removals)
     }
 
     private func passes(_ entry: DatabaseEntry, _ options: MatchOptions) -> Bool {

@@ -30,7 +30,7 @@ public struct NearIndex: Sendable {
     static let tableRecordSize = 32
     static let maximumTableBits = 28
     /// The index answers radii up to this; larger ones are a scan.
-    static let maximumRadius = 31
+    public static let maximumRadius = 31
 
     init(_ section: RawView, pdqCount: Int) throws(SectionError) {
         guard section.count >= Self.headerSize + Self.permutationSize else { throw SectionError("shorter than its header") }

@@ -72,6 +72,10 @@ struct EntryTable: Sendable {
         var firstID: Int
         var idCount: Int
         var labelSet: Int
+        var flags: UInt32
+
+        /// The entry's id was made from its smallest key (no list gave one).
+        var hasGeneratedID: Bool { flags & DatabaseFormat.generatedIDFlag != 0 }
     }
 
     init(_ section: RawView, expectedCount: Int) throws(SectionError) {
@@ -87,7 +91,7 @@ struct EntryTable: Sendable {
         guard index >= 0 && index < count else { return nil }
         let offset = index * DatabaseFormat.entryRecordSize
         return Record(added: records.i64(offset), firstID: Int(records.u32(offset + 8)),
-                      idCount: Int(records.u32(offset + 12)), labelSet: Int(records.u32(offset + 16)))
+                      idCount: Int(records.u32(offset + 12)), labelSet: Int(records.u32(offset + 16)), flags: records.u32(offset + 20))
     }
 }
 
@@ -223,6 +227,9 @@ struct PDQTable: Sendable {
     @inline(__always) func hash(_ index: Int) -> PDQHash { PDQHash(bits: Bytes32(loadingFrom: hashes.base + index * 32)) }
     @inline(__always) func entry(_ index: Int) -> Int { Int(records.u32(index * DatabaseFormat.pdqRecordSize)) }
     /// 0...100, or nil when unknown.
+    /// The quality byte as stored (255: unknown).
+    @inline(__always) func rawQuality(_ index: Int) -> UInt8 { records.u8(index * DatabaseFormat.pdqRecordSize + 4) }
+
     @inline(__always) func quality(_ index: Int) -> Int? {
         let value = records.u8(index * DatabaseFormat.pdqRecordSize + 4)
         return value == DatabaseFormat.unknownQuality ? nil : Int(value)

@@ -152,6 +152,32 @@ extension HashDatabase {
                 return problems
             }
         }
+
+        // Removals and allowlist: every record readable, in order, without repeats; allowlist
+        // radii within bounds.
+        for (name, table) in [("tombstones", tombstoneTable), ("allowlist", allowTable)] {
+            var previous: (AnnotatedValue, String, Int, String)?
+            for index in 0..<table.count {
+                let record: (value: AnnotatedValue, radius: Int, reason: String, source: String)
+                do {
+                    record = try table.decode(index)
+                } catch {
+                    if problem("\(name): \(error.detail)") { return problems }
+                    continue
+                }
+                if name == "allowlist" {
+                    if case .id = record.value, problem("allowlist: record \(index) names an id") { return problems }
+                    if record.radius > PDQ.maximumAllowRadius, problem("allowlist: record \(index) has radius \(record.radius)") { return problems }
+                } else if record.radius != 0, problem("tombstones: record \(index) has a radius") {
+                    return problems
+                }
+                let current = (record.value, record.source, record.radius, record.reason)
+                if let previous, !AnnotationRecord.precedes(previous, current) {
+                    if problem("\(name): records \(index - 1) and \(index) are not in order") { return problems }
+                }
+                previous = current
+            }
+        }
         return problems
     }
 }

@@ -17,6 +17,9 @@ public enum PDQ {
     public static let qualityThreshold = 50
     /// The distance at or below which two PDQ hashes are conventionally a match.
     public static let matchThreshold = 31
+    /// The widest radius an allowlist hash may suppress: further out, unrelated images start
+    /// to fall inside (random hashes lie about 128 apart).
+    public static let maximumAllowRadius = 64
     /// Smaller images hash to all zeroes with quality 0, as in the reference.
     public static let minimumDimension = 5
     static let downsampledSize = 64

@@ -99,6 +99,15 @@ public final class BufferedFileWriter {
     public func writeLittleEndian(_ value: UInt64) throws(FileIOError) { try write(value: value.littleEndian) }
     public func writeLittleEndian(_ value: Int64) throws(FileIOError) { try write(value: value.littleEndian) }
 
+    /// Many 32-bit words at once (on little-endian machines, their bytes as they are).
+    public func writeLittleEndian(words: UnsafeBufferPointer<UInt32>) throws(FileIOError) {
+        #if _endian(little)
+        try write(UnsafeRawBufferPointer(words))
+        #else
+        for word in words { try writeLittleEndian(word) }
+        #endif
+    }
+
     public func writeZeros(_ count: Int) throws(FileIOError) {
         var remaining = count
         let zeros = [UInt8](repeating: 0, count: min(count, 4096))

@@ -22,6 +22,10 @@ struct QueryCommand: ParsableCommand {
             blank and near-uniform images all hash alike. The record says so ("near_skipped"); \
             exact digests still match.
 
+            A query whose digest is on the database's allowlist matches nothing, and one whose \
+            PDQ hash lies within an allowlisted hash's radius gets no near matches; the record \
+            lists them under "suppressed". --explain says why each answer is what it is.
+
             Exit status, as grep: 0 when some query matched, 1 when none did, 2 on an error.
 
             Examples:
@@ -57,6 +61,9 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Decode JPEGs at reduced size (see hashdb hash --help).")
     var fast = false
 
+    @Flag(help: "Explain each answer on standard error: what matched and how, which allowlist suppressed what, which removals name the query.")
+    var explain = false
+
     @OptionGroup var jobs: JobsOption
     @OptionGroup var limitOptions: LimitOptions
 
@@ -85,7 +92,7 @@ struct QueryCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let options = MatchOptions(threshold: threshold, dihedral: dihedral, minQuality: minQuality,
-                                   categories: Set(category), sources: Set(source))
+                                   categories: Set(category), sources: Set(source), explain: explain)
         let output = StandardOutput()
         if format == .tsv {
             output.writeLine(QueryRecord.tsvHeader)
@@ -99,6 +106,9 @@ struct QueryCommand: ParsableCommand {
                 do {
                     let result = try database.match(hashes, options: options)
                     anyMatch = anyMatch || !result.matches.isEmpty
+                    if explain {
+                        for line in MatchRecord.explanation(result) { StandardError.line("hashdb query: \(query): \(line)") }
+                    }
                     record = QueryRecord(query: query, hashes: hashes, result: result, error: nil)
                 } catch {
                     anyError = true

@@ -76,10 +76,11 @@ final class ProgressLine {
         self.enabled = enabled
     }
 
-    func update(_ text: @autoclosure () -> String) {
+    /// Redraws, unless the line was drawn less than 0.1 s ago (`force`: a new stage, always).
+    func update(_ text: @autoclosure () -> String, force: Bool = false) {
         guard enabled else { return }
         let now = ContinuousClock.now
-        guard now - lastDraw >= .milliseconds(100) else { return }
+        guard force || now - lastDraw >= .milliseconds(100) else { return }
         lastDraw = now
         drawn = true
         StandardError.write("\r\u{1B}[K" + text())

@@ -1,0 +1,507 @@
+import Foundation
+
+/// Combines databases into a new one (`hashdb merge`, `subtract`, `intersect`) in bounded
+/// memory: 8 bytes an input entry while entries are linked, then the sort buffers of
+/// `Options.memoryBudget`. Lists are built into a database first (`DatabaseBuilder`), so a
+/// merge only ever combines databases.
+///
+/// 1. The inputs' keys are merged in order and their entries linked (`DatabaseUnion`);
+///    tombstones of every input and of this merge remove what they name.
+/// 2. The operation decides which linked groups stay; groups become entries, numbered as a
+///    build numbers them.
+/// 3. Each entry is written from its input entries (ids, labels, earliest added); the digest
+///    indexes come from the merged key stream and the PDQ table from a second merge of the
+///    inputs' PDQ tables. Only the ids need a sort.
+public final class DatabaseMerger {
+    public enum Operation: Sendable, Equatable {
+        /// Everything in any input.
+        case union
+        /// What every input has (entries linked across all of them, by digest).
+        case intersection
+        /// What the first input has and no other does (by digest); with a radius, also
+        /// without a PDQ hash within that distance of one of the others'.
+        case difference(nearRadius: Int?)
+
+        var name: String {
+            switch self {
+            case .union: "union"
+            case .intersection: "intersection"
+            case .difference(let radius): radius.map { "difference (near \($0))" } ?? "difference"
+            }
+        }
+    }
+
+    /// Which sources to take: only entries carrying one of `keep` (when not empty); the
+    /// sources in `drop` are taken off every entry, and entries left with no source go.
+    public struct SourceFilter: Sendable, Equatable {
+        public var keep: Set<String>
+        public var drop: Set<String>
+
+        public init(keep: Set<String> = [], drop: Set<String> = []) {
+            self.keep = keep
+            self.drop = drop
+        }
+
+        var isEmpty: Bool { keep.isEmpty && drop.isEmpty }
+    }
+
+    public struct Summary: Sendable, Equatable {
+        /// Entries of all inputs together.
+        public var inputEntries = 0
+        public var entries = 0
+        /// Linked groups left out because a tombstone names one of their keys or ids.
+        public var removedEntries = 0
+        /// Groups the operation left out (found on the other side of a subtraction, or not in
+        /// every input of an intersection).
+        public var droppedEntries = 0
+        /// Input entries the source filter left out.
+        public var filteredEntries = 0
+        /// Input entries that joined another input's entry (they shared a digest).
+        public var mergedEntries = 0
+        /// Output entries with a digest the allowlist names: their matches are suppressed.
+        public var allowlistedEntries = 0
+        public var digests: [DigestKind: Int] = [:]
+        public var pdqHashes = 0
+        public var tombstones = 0
+        public var allowEntries = 0
+        public var checksum = Bytes32.zero
+    }
+
+    public let destination: String
+    private let options: DatabaseBuilder.Options
+    private let workDirectory: String
+    private var databases: [HashDatabase] = []
+    private var manifestInputs: [DatabaseBuilder.ManifestInput] = []
+    private var manifestOptions: [String: String] = [:]
+    private let annotations: AnnotationWriter
+    public var sourceFilter = SourceFilter()
+
+    public init(destination: String, options: DatabaseBuilder.Options = DatabaseBuilder.Options()) throws {
+        self.destination = destination
+        self.options = options
+        workDirectory = AtomicFile.temporaryPath(for: destination, kind: "work")
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: false)
+        annotations = AnnotationWriter(directory: workDirectory, memoryBudget: options.memoryBudget / 4)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: workDirectory)
+    }
+
+    /// A directory for working files that lives as long as the merger (a list input built
+    /// into a database first goes here).
+    public var scratchDirectory: String { workDirectory }
+
+    /// Adds an input; for an operation other than union, the first input is the one the
+    /// others are compared with.
+    public func add(_ database: HashDatabase) {
+        databases.append(database)
+    }
+
+    /// Describes an input in the output's manifest (databases, lists, removal lists).
+    public func addManifestInput(_ input: DatabaseBuilder.ManifestInput) {
+        manifestInputs.append(input)
+    }
+
+    /// Removals, kept in the output with those of every input.
+    public func addTombstones(_ tombstones: [Tombstone]) {
+        for tombstone in tombstones { annotations.add(tombstone) }
+    }
+
+    /// Known-benign hashes (only hashes: an id is refused), kept with those of every input.
+    public func addAllowEntries(_ entries: [AllowEntry]) throws {
+        for entry in entries { try annotations.add(entry) }
+    }
+
+    public func setManifestOption(_ name: String, _ value: String) {
+        manifestOptions[name] = value
+    }
+
+    /// Writes the combined database over `destination` (atomically, as a build does).
+    public func write(_ operation: Operation = .union, progress: ((String) -> Void)? = nil) throws -> Summary {
+        guard !databases.isEmpty else { throw InputError(file: destination, reason: "nothing to merge") }
+        if operation == .intersection, databases.count > 8 {
+            throw InputError(file: destination, reason: "an intersection takes at most 8 inputs")
+        }
+        var summary = Summary()
+        summary.inputEntries = databases.reduce(0) { $0 + $1.entryCount }
+        for database in databases { try annotations.addAll(from: database) }
+        let tombstones = annotations.allTombstones
+        summary.tombstones = tombstones.count
+
+        // Stage 1: link every input's entries by their keys.
+        progress?("linking \(summary.inputEntries) entries of \(databases.count) databases")
+        let labels = try InputLabels(databases: databases, filter: sourceFilter)
+        let excluded = try labels.excludedNodes()
+        summary.filteredEntries = excluded?.count ?? 0
+        var union = try DatabaseUnion(databases: databases, excluded: excluded?.nodes, tombstones: tombstones,
+                                      keyStreamPath: workDirectory + "/keys.spill")
+        var (forest, distinctKeys, keyCounts) = try union.link()
+
+        // Stage 2: what the operation keeps.
+        progress?("applying the \(operation.name)")
+        summary.droppedEntries = try dropGroups(for: operation, union: union, forest: &forest)
+        let entryOfNode = forest.entryNumbers(distinctKeys: distinctKeys)
+        summary.entries = entryOfNode.entryCount
+        summary.removedEntries = entryOfNode.removedSets - summary.filteredEntries - summary.droppedEntries
+        let leftOut = entryOfNode.entries.lazy.filter { $0 == EntryNumbering.removed }.count
+        summary.mergedEntries = summary.inputEntries - summary.entries - leftOut
+
+        // Stage 3: entries, from their input entries grouped by entry.
+        progress?("writing \(entryOfNode.entryCount) entries")
+        var labelSets = LabelSetTable(labels: labels)
+        let grouped = ExternalSorter<UInt64>(directory: workDirectory, name: "groups", memoryBudget: options.memoryBudget / 2)
+        for node in 0..<union.nodeCount {
+            let entry = entryOfNode.entries[node]
+            guard entry != EntryNumbering.removed else { continue }
+            let (input, inputEntry) = union.locate(node)
+            labelSets.markUsed(input: input, labelSet: try databases[input].entryRecord(inputEntry).labelSet)
+            try grouped.add(UInt64(entry) << 32 | UInt64(node))
+        }
+        let rowLabelSets = try labelSets.finish()
+        let entryWriter = try EntryWriter(
+            directory: workDirectory, memoryBudget: options.memoryBudget, rowLabelSets: rowLabelSets.sets,
+            labelMapping: (0..<UInt32(rowLabelSets.names.count)).map { $0 },
+            canonicalKeys: try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfNode.canonicalOrdinals))
+        var currentEntry = -1
+        var rows: [SpilledRow] = []
+        let idArena = ByteBuffer()
+        try grouped.forEachSorted { key, _ in
+            let entry = Int(key >> 32)
+            if entry != currentEntry {
+                if currentEntry >= 0 { try entryWriter.write(entry: currentEntry, rows: rows, ids: idArena) }
+                currentEntry = entry
+                rows.removeAll(keepingCapacity: true)
+                idArena.removeAll()
+            }
+            let (input, inputEntry) = union.locate(Int(key & 0xFFFF_FFFF))
+            try appendRows(of: inputEntry, in: databases[input], labelSet: { rowLabelSets.rowLabelSet(input: input, offset: $0) },
+                           to: &rows, ids: idArena)
+        }
+        if currentEntry >= 0 { try entryWriter.write(entry: currentEntry, rows: rows, ids: idArena) }
+        var sections = try entryWriter.finishSections(labelNames: rowLabelSets.names)
+
+        progress?("writing digest indexes")
+        let digestSections = try DigestIndexWriter.writeAll(keyStreamPath: workDirectory + "/keys.spill", counts: keyCounts,
+                                                            entryOfRow: entryOfNode, directory: workDirectory)
+        sections += digestSections
+        for (kind, section) in zip(DigestKind.allCases, digestSections) {
+            summary.digests[kind] = section.count
+        }
+
+        progress?("writing the PDQ table and id index")
+        let pdqTable = try PDQTableWriter(directory: workDirectory)
+        try mergePDQTables(union: union, entryOfNode: entryOfNode, into: pdqTable)
+        summary.pdqHashes = pdqTable.count
+        sections.append(try IDKey.indexSection(from: entryWriter.idSorter, directory: workDirectory))
+        progress?("writing the PDQ near index")
+        sections += try pdqTable.finish(nearIndexTables: options.nearIndexTables, memoryBudget: options.memoryBudget)
+        let annotationSections = try annotations.finish(directory: workDirectory)
+        summary.allowEntries = annotationSections.first { $0.kind == .allowlist }?.count ?? 0
+        sections += annotationSections
+        let manifest = Array(manifestJSON(operation: operation, summary: summary).utf8)
+        sections.append(SectionContent(kind: .manifest, count: manifest.count, pieces: [.bytes(manifest)]))
+
+        progress?("writing \(destination)")
+        summary.checksum = try DatabaseFileWriter.write(sections: sections, entryCount: entryOfNode.entryCount,
+                                                        createdAt: options.createdAt, to: destination)
+        summary.allowlistedEntries = try HashDatabase.open(path: destination).allowlistedEntryCount()
+        return summary
+    }
+
+    /// Marks the groups the operation leaves out as removed; how many there were.
+    private func dropGroups(for operation: Operation, union: DatabaseUnion, forest: inout UnionFind) throws -> Int {
+        guard operation != .union else { return 0 }
+        // Which inputs each group holds, as bits on its root: for an intersection one bit an
+        // input (at most 8), for a difference bit 0 the first input and bit 1 any other.
+        var inputsOfRoot = [UInt8](repeating: 0, count: union.nodeCount)
+        for node in 0..<union.nodeCount where !union.excluded.contains(node) {
+            let input = union.locate(node).input
+            inputsOfRoot[forest.find(node)] |= operation == .intersection ? 1 << UInt8(input) : (input == 0 ? 1 : 2)
+        }
+        let wanted: UInt8 = operation == .intersection ? UInt8((1 << databases.count) - 1) : 1
+        var dropped = 0
+        for node in 0..<union.nodeCount where inputsOfRoot[node] != 0 && inputsOfRoot[node] != wanted && !forest.isRemoved(node) {
+            forest.markRemoved(node)
+            dropped += 1
+        }
+        if case .difference(let radius?) = operation {
+            for entry in try entriesNear(others: Array(databases.dropFirst()), of: databases[0], radius: radius) {
+                let root = forest.find(union.inputs[0].base + entry)
+                if !forest.isRemoved(root) && !union.excluded.contains(root) {
+                    forest.markRemoved(root)
+                    dropped += 1
+                }
+            }
+        }
+        return dropped
+    }
+
+    /// Entries of `database` with a PDQ hash within `radius` of a PDQ hash in `others`, found
+    /// on all cores.
+    private func entriesNear(others: [HashDatabase], of database: HashDatabase, radius: Int) throws -> Set<Int> {
+        let table = database.pdq
+        let chunks = max(1, min(64, table.count / 1024))
+        let found = LockedSet()
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let scratch = NearIndex.Scratch()
+            var near: [Int] = []
+            for position in (table.count * chunk / chunks)..<(table.count * (chunk + 1) / chunks) {
+                let hash = table.hash(position)
+                for other in others where !other.nearHits([(hash, .original)], threshold: radius, minQuality: 0, scratch: scratch).isEmpty {
+                    near.append(table.entry(position))
+                    break
+                }
+            }
+            found.insert(near)
+        }
+        let entries = found.values
+        for entry in entries where entry >= database.entryCount {
+            throw DatabaseError.corrupt(path: database.path, detail: "the PDQ table refers to entry \(entry) of \(database.entryCount)")
+        }
+        return entries
+    }
+
+    /// One spilled row per id of the input entry (one without an id when its id was made
+    /// up: the merged entry makes its own).
+    private func appendRows(of entry: Int, in database: HashDatabase, labelSet: (Int) -> UInt32, to rows: inout [SpilledRow], ids: ByteBuffer) throws {
+        let record = try database.entryRecord(entry)
+        let added = record.added == 0 ? nil : record.added
+        let set = labelSet(record.labelSet)
+        guard !record.hasGeneratedID, record.idCount > 0 else {
+            rows.append(SpilledRow(labelSet: set, added: added))
+            return
+        }
+        for offset in 0..<record.idCount {
+            guard let id = database.ids.bytes(record.firstID + offset) else {
+                throw DatabaseError.corrupt(path: database.path, detail: "entry \(entry) refers to id \(record.firstID + offset), which is missing")
+            }
+            let start = ids.count
+            ids.append(id)
+            rows.append(SpilledRow(labelSet: set, added: added, id: start..<ids.count))
+        }
+    }
+
+    /// The inputs' PDQ tables merged in hash order, with entries renumbered: a hash an entry
+    /// got from several inputs is kept once, with the best quality known.
+    private func mergePDQTables(union: DatabaseUnion, entryOfNode: EntryNumbering, into writer: PDQTableWriter) throws {
+        let tables = union.inputs.map { $0.database.pdq }
+        var run: [(entry: UInt32, quality: UInt8)] = []
+        var runHash: Bytes32?
+        func flush() throws {
+            guard let hash = runHash, !run.isEmpty else { return }
+            run.sort { $0.entry < $1.entry }
+            var index = 0
+            while index < run.count {
+                var quality = run[index].quality
+                var next = index + 1
+                while next < run.count && run[next].entry == run[index].entry {
+                    quality = PDQQualityByte.better(quality, run[next].quality)
+                    next += 1
+                }
+                try writer.add(hash: hash, entry: run[index].entry, quality: quality)
+                index = next
+            }
+            run.removeAll(keepingCapacity: true)
+        }
+        try union.mergeSorted(counts: tables.map(\.count), key: { tables[$0].hash($1).bits }) { input, position, hash in
+            let node = try union.node(input: input, entry: tables[input].entry(position))
+            let entry = entryOfNode.entries[node]
+            guard entry != EntryNumbering.removed else { return }
+            if hash != runHash {
+                try flush()
+                runHash = hash
+            }
+            run.append((entry, tables[input].rawQuality(position)))
+        }
+        try flush()
+    }
+
+    private func manifestJSON(operation: Operation, summary: Summary) -> String {
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("tool", "hashdb")
+        json.member("version", HashCoreVersion.current)
+        json.member("format", "\(DatabaseFormat.majorVersion).\(DatabaseFormat.minorVersion)")
+        json.member("operation", operation.name)
+        json.key("inputs")
+        json.beginArray()
+        for input in manifestInputs {
+            DatabaseBuilder.writeManifestInput(input, into: &json)
+        }
+        json.endArray()
+        json.key("options")
+        json.beginObject()
+        for (name, value) in manifestOptions.sorted(by: { $0.key < $1.key }) {
+            json.member(name, value)
+        }
+        json.endObject()
+        json.member("tombstones", summary.tombstones)
+        json.member("allowlist", summary.allowEntries)
+        json.member("removed", summary.removedEntries)
+        json.member("entries", summary.entries)
+        json.endObject()
+        return json.output
+    }
+}
+
+/// PDQ quality as the table stores it: 0...100, or 255 for unknown (which any known one beats).
+enum PDQQualityByte {
+    static func better(_ a: UInt8, _ b: UInt8) -> UInt8 {
+        if a == DatabaseFormat.unknownQuality { return b }
+        if b == DatabaseFormat.unknownQuality { return a }
+        return max(a, b)
+    }
+}
+
+/// Entry numbers found by several threads.
+private final class LockedSet: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var found = Set<Int>()
+
+    func insert(_ values: [Int]) {
+        lock.lock()
+        found.formUnion(values)
+        lock.unlock()
+    }
+
+    var values: Set<Int> {
+        lock.lock()
+        defer { lock.unlock() }
+        return found
+    }
+}
+
+/// The inputs' label names, and which input entries a source filter leaves out.
+struct InputLabels {
+    /// Per input, each label id's name.
+    let names: [[String]]
+    let filter: DatabaseMerger.SourceFilter
+    private let databases: [HashDatabase]
+
+    init(databases: [HashDatabase], filter: DatabaseMerger.SourceFilter) throws {
+        self.databases = databases
+        self.filter = filter
+        names = try databases.map { database in
+            try (0..<database.labels.count).map { label throws(DatabaseError) in
+                guard let name = database.labels.string(label) else {
+                    throw .corrupt(path: database.path, detail: "label \(label) is missing or not UTF-8")
+                }
+                return name
+            }
+        }
+    }
+
+    /// The label set at `offset` of input `input`: its category and source names, the
+    /// dropped sources taken off.
+    func set(input: Int, offset: Int) throws(DatabaseError) -> (categories: [String], sources: [String]) {
+        guard let set = databases[input].labelSets.set(at: offset) else {
+            throw .corrupt(path: databases[input].path, detail: "a label set at \(offset) runs outside its section")
+        }
+        func named(_ ids: [Int]) throws(DatabaseError) -> [String] {
+            var result: [String] = []
+            for id in ids {
+                guard id < names[input].count else { throw .corrupt(path: databases[input].path, detail: "label \(id) does not exist") }
+                result.append(names[input][id])
+            }
+            return result
+        }
+        return (try named(set.categories), try named(set.sources).filter { !filter.drop.contains($0) })
+    }
+
+    /// The input entries (as nodes) the filter leaves out, and how many; nil without a filter.
+    func excludedNodes() throws -> (nodes: NodeSet, count: Int)? {
+        guard !filter.isEmpty else { return nil }
+        let bases = DatabaseUnion.bases(of: databases)
+        var nodes = NodeSet(count: databases.reduce(0) { $0 + $1.entryCount })
+        var count = 0
+        for (input, database) in databases.enumerated() {
+            var decisions: [Int: Bool] = [:]
+            for entry in 0..<database.entryCount {
+                let offset = try database.entryRecord(entry).labelSet
+                let excluded: Bool
+                if let known = decisions[offset] {
+                    excluded = known
+                } else {
+                    guard let set = database.labelSets.set(at: offset) else {
+                        throw DatabaseError.corrupt(path: database.path, detail: "a label set at \(offset) runs outside its section")
+                    }
+                    let sources = set.sources.compactMap { $0 < names[input].count ? names[input][$0] : nil }
+                    excluded = (!filter.keep.isEmpty && !sources.contains(where: filter.keep.contains))
+                        || (!filter.drop.isEmpty && !sources.isEmpty && sources.allSatisfy(filter.drop.contains))
+                    decisions[offset] = excluded
+                }
+                if excluded {
+                    nodes.insert(bases[input] + entry)
+                    count += 1
+                }
+            }
+        }
+        return (nodes, count)
+    }
+}
+
+/// The label sets of the input entries a merge keeps, renamed into the output's labels.
+struct LabelSetTable {
+    let labels: InputLabels
+    /// Per input, the used label set offsets, in the order first met.
+    private var used: [[Int: Int]]
+    private var usedOrder: [(input: Int, offset: Int)] = []
+    private var lastUsed: [(offset: Int, index: Int)?]
+
+    init(labels: InputLabels) {
+        self.labels = labels
+        used = labels.names.map { _ in [:] }
+        lastUsed = labels.names.map { _ in nil }
+    }
+
+    mutating func markUsed(input: Int, labelSet offset: Int) {
+        if let last = lastUsed[input], last.offset == offset { return }
+        if let known = used[input][offset] {
+            lastUsed[input] = (offset, known)
+            return
+        }
+        let index = usedOrder.count
+        used[input][offset] = index
+        usedOrder.append((input, offset))
+        lastUsed[input] = (offset, index)
+    }
+
+    struct Result {
+        /// The output's label names, in byte order.
+        let names: [String]
+        /// Each used set in output label ids.
+        let sets: [RowLabelSet]
+        private let used: [[Int: Int]]
+
+        init(names: [String], sets: [RowLabelSet], used: [[Int: Int]]) {
+            self.names = names
+            self.sets = sets
+            self.used = used
+        }
+
+        /// The row label set of input `input`'s label set at `offset` (one that was marked used).
+        func rowLabelSet(input: Int, offset: Int) -> UInt32 {
+            UInt32(used[input][offset]!)
+        }
+    }
+
+    func finish() throws -> Result {
+        var named: [(categories: [String], sources: [String])] = []
+        var all = Set<[UInt8]>()
+        for (input, offset) in usedOrder {
+            let set = try labels.set(input: input, offset: offset)
+            named.append(set)
+            for name in set.categories + set.sources { all.insert(Array(name.utf8)) }
+        }
+        let names = all.sorted { $0.lexicographicallyPrecedes($1) }
+        var idOf: [[UInt8]: UInt32] = [:]
+        for (index, name) in names.enumerated() { idOf[name] = UInt32(index) }
+        let sets = named.map { set in
+            RowLabelSet(categories: Array(Set(set.categories.map { idOf[Array($0.utf8)]! })).sorted(),
+                        sources: Array(Set(set.sources.map { idOf[Array($0.utf8)]! })).sorted())
+        }
+        return Result(names: names.map { String(decoding: $0, as: UTF8.self) }, sets: sets, used: used)
+    }
+}

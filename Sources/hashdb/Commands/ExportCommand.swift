@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import HashCore
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write everything in a database as a list that hashdb build reads back.",
+        discussion: """
+            One row per entry (and one more for each further id, digest or PDQ hash it holds), \
+            with the columns hashdb build reads, plus a "record" column for what is not an \
+            entry: the removals ("removed") and allowlist ("allowed") the database carries, and \
+            its build manifest ("manifest"), first. hashdb build with the export as its only \
+            input, and no --source, --category or --added, writes the same database byte for byte.
+
+            Examples:
+              hashdb export known.hdb > known.jsonl
+              hashdb export --format csv --output known.csv known.hdb
+            """)
+
+    @Argument(help: ArgumentHelp("The database.", valueName: "db"))
+    var db: String
+
+    @Option(help: "csv or jsonl.")
+    var format: ListWriter.Format = .jsonl
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Memory for the sort that gathers each entry's hashes, in MiB.", valueName: "MiB"))
+    var memory: Int = 256
+
+    func run() throws {
+        let database: HashDatabase
+        do {
+            database = try HashDatabase.open(path: db)
+        } catch {
+            StandardError.line("hashdb export: \(error)")
+            throw ExitCode(2)
+        }
+        let sink = try LineSink(path: output)
+        if let header = ListWriter.header(format) { try sink.write(header) }
+        if let manifest = database.manifest {
+            var row = ListRow()
+            row.record = .manifest
+            row.manifest = manifest
+            row.created = database.createdAt
+            try sink.write(ListWriter.line(row, format: format))
+        }
+        for row in ExportedEntry.rows(of: try database.tombstones()) {
+            try sink.write(ListWriter.line(row, format: format))
+        }
+        var allows: [AllowEntry] = []
+        try database.forEachAllowEntry { allow in
+            allows.append(allow)
+            if allows.count == 4096 {
+                for row in ExportedEntry.rows(of: allows) { try sink.write(ListWriter.line(row, format: format)) }
+                allows.removeAll(keepingCapacity: true)
+            }
+        }
+        for row in ExportedEntry.rows(of: allows) { try sink.write(ListWriter.line(row, format: format)) }
+
+        let workDirectory = AtomicFile.temporaryPath(for: output ?? (NSTemporaryDirectory() + "hashdb-export"), kind: "work")
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+        try database.forEachExportedEntry(workDirectory: workDirectory, memoryBudget: memory << 20) { entry in
+            for row in entry.rows() { try sink.write(ListWriter.line(row, format: format)) }
+        }
+        try sink.close()
+    }
+}
+
+extension ListWriter.Format: ExpressibleByArgument {}
+
+/// Lines to standard output, or to a file written next to its destination and renamed over it
+/// when complete.
+final class LineSink {
+    private let file: BufferedFileWriter?
+    private let destination: String?
+    private let standardOutput: StandardOutput?
+
+    init(path: String?) throws {
+        destination = path
+        if let path {
+            file = try BufferedFileWriter(path: AtomicFile.temporaryPath(for: path, kind: "tmp"))
+            standardOutput = nil
+        } else {
+            file = nil
+            standardOutput = StandardOutput()
+        }
+    }
+
+    func write(_ line: String) throws {
+        if let file {
+            try file.write(Array(line.utf8) + [10])
+        } else {
+            standardOutput?.writeLine(line)
+        }
+    }
+
+    func close() throws {
+        standardOutput?.flush()
+        guard let file, let destination else { return }
+        try file.sync()
+        try file.close()
+        try AtomicFile.commit(file.path, to: destination)
+    }
+}

@@ -288,3 +288,36 @@ struct OverlappingLists {
         #expect(!FileManager.default.fileExists(atPath: directory.file("out.hdb")))
     }
 }
+
+@Suite struct MergeStageTests {
+    @Test func nodeGroupsOfARangeHoldExactlyItsEntriesNodes() {
+        var generator = SeededGenerator(seed: 21)
+        let entryCount = 500
+        let entries = (0..<2_000).map { _ in generator.next() % 9 == 0 ? EntryNumbering.removed : UInt32(generator.next() % UInt64(entryCount)) }
+        let numbering = EntryNumbering(entries: entries, entryCount: entryCount, removedSets: 0, canonicalOrdinals: CanonicalOrdinals(bits: []))
+        for range in [0..<500, 0..<1, 130..<260, 499..<500] {
+            let groups = NodeGroups(entryOfNode: numbering, entries: range)
+            for entry in range {
+                let expected = entries.indices.filter { entries[$0] == UInt32(entry) }.map(UInt32.init)
+                #expect(Array(groups.nodes(of: entry)) == expected)
+            }
+        }
+    }
+
+    @Test func distinctPositionsSkipRepeatedHashes() throws {
+        let directory = TemporaryDirectory()
+        // Hashes 0 0 1 2 2 2 3 4 4: distinct ones start at rows 0, 2, 3, 6, 7.
+        let hashes: [UInt64] = [0, 0, 1, 2, 2, 2, 3, 4, 4]
+        let writer = try BufferedFileWriter(path: directory.file("hashes"))
+        for value in hashes { try writer.write(Bytes32(w0: value, w1: 0, w2: 0, w3: 0)) }
+        try writer.close()
+        let positions = try DistinctPositions(hashesFile: directory.file("hashes"))
+        var seen: [UInt32] = []
+        positions.forEach { index, row in
+            #expect(index == seen.count)
+            seen.append(row)
+        }
+        #expect(positions.count == 5)
+        #expect(seen == [0, 2, 3, 6, 7])
+    }
+}

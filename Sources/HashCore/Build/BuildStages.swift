@@ -1,4 +1,22 @@
+import CShims
 import Foundation
+
+/// Where a long build or merge is: the stage under way and, when it can be counted, how far
+/// along (a terminal shows it as a bar).
+public struct BuildProgress: Sendable, Equatable {
+    public var stage: String
+    public var done: Int
+    public var total: Int?
+
+    public init(stage: String, done: Int = 0, total: Int? = nil) {
+        self.stage = stage
+        self.done = done
+        self.total = total
+    }
+
+    /// Whether `index` is a good moment to report (every 2^20 items).
+    @inline(__always) static func due(_ index: Int) -> Bool { index & 0xFFFFF == 0 }
+}
 
 /// The parts a build and a merge share: records sorted on the way, the union-find that
 /// makes entries, and the writers of each section.
@@ -258,37 +276,52 @@ struct LabelInterner {
     }
 }
 
-/// The rows of one entry, merged.
-struct MergedEntry {
-    var ids: [[UInt8]]
-    var categories: [UInt32]
-    var sources: [UInt32]
-    var added: Int64?
-    /// Distinct PDQ hashes with the best known quality of each.
-    var pdqs: [(PDQHash, Int?)]
+/// The rows of one entry, merged into reused buffers (an entry has a few rows: small arrays
+/// sorted and deduplicated beat sets and dictionaries, and reusing them saves allocations).
+struct RowMerger {
+    /// Ranges of the id arena, sorted by their bytes, without repeats.
+    private(set) var ids: [Range<Int>] = []
+    private(set) var categories: [UInt32] = []
+    private(set) var sources: [UInt32] = []
+    private(set) var added: Int64?
+    /// Distinct PDQ hashes with the best known quality of each (-1: unknown).
+    private(set) var pdqs: [(hash: PDQHash, quality: Int)] = []
 
-    init(rows: [SpilledRow], ids idBytes: ByteBuffer, labelSets: [RowLabelSet], labelMapping: [UInt32]) {
-        var ids = Set<[UInt8]>()
-        var categories = Set<UInt32>()
-        var sources = Set<UInt32>()
-        var added: Int64?
-        /// Each distinct hash with the best quality any row gave it (-1: none did).
-        var pdqs: [PDQHash: Int] = [:]
+    mutating func merge(_ rows: [SpilledRow], ids idBytes: ByteBuffer, labelSets: [RowLabelSet], labelMapping: [UInt32]) {
+        ids.removeAll(keepingCapacity: true)
+        categories.removeAll(keepingCapacity: true)
+        sources.removeAll(keepingCapacity: true)
+        pdqs.removeAll(keepingCapacity: true)
+        added = nil
         for row in rows {
-            if let id = row.id { ids.insert(Array(UnsafeRawBufferPointer(rebasing: idBytes.bytes[id]))) }
+            if let id = row.id { ids.append(id) }
             let set = labelSets[Int(row.labelSet)]
-            for category in set.categories { categories.insert(labelMapping[Int(category)]) }
-            for source in set.sources { sources.insert(labelMapping[Int(source)]) }
+            for category in set.categories { categories.append(labelMapping[Int(category)]) }
+            for source in set.sources { sources.append(labelMapping[Int(source)]) }
             if let time = row.added, time != 0 { added = min(added ?? time, time) }
-            if let pdq = row.pdq {
-                pdqs[pdq] = max(pdqs[pdq] ?? -1, row.quality ?? -1)
-            }
+            if let pdq = row.pdq { pdqs.append((pdq, row.quality ?? -1)) }
         }
-        self.ids = ids.sorted { $0.lexicographicallyPrecedes($1) }
-        self.categories = categories.sorted()
-        self.sources = sources.sorted()
-        self.added = added
-        self.pdqs = pdqs.map { ($0.key, $0.value < 0 ? nil : $0.value) }.sorted { $0.0.bits < $1.0.bits }
+        let bytes = idBytes.bytes
+        func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
+        ids.sort { slice($0).lexicographicallyPrecedes(slice($1)) }
+        Self.removeAdjacentRepeats(&ids) { slice($0).elementsEqual(slice($1)) }
+        categories.sort()
+        Self.removeAdjacentRepeats(&categories, ==)
+        sources.sort()
+        Self.removeAdjacentRepeats(&sources, ==)
+        // Best quality first among equal hashes, so the first of each run is kept.
+        pdqs.sort { $0.hash.bits != $1.hash.bits ? $0.hash.bits < $1.hash.bits : $0.quality > $1.quality }
+        Self.removeAdjacentRepeats(&pdqs) { $0.hash == $1.hash }
+    }
+
+    private static func removeAdjacentRepeats<T>(_ values: inout [T], _ same: (T, T) -> Bool) {
+        guard values.count > 1 else { return }
+        var kept = 1
+        for index in 1..<values.count where !same(values[kept - 1], values[index]) {
+            values[kept] = values[index]
+            kept += 1
+        }
+        values.removeLast(values.count - kept)
     }
 }
 
@@ -308,6 +341,13 @@ struct UnionFind {
     }
 
     func isRemoved(_ row: Int) -> Bool { removed[row >> 6] & (1 << UInt64(row & 63)) != 0 }
+
+    /// Starts loading a row's node into the cache (keys visit rows at random: a linking loop
+    /// asks for the rows it will need a few keys ahead).
+    func prefetch(_ row: Int) {
+        guard row >= 0 && row < nodes.count else { return }
+        nodes.withUnsafeBufferPointer { hdb_prefetch($0.baseAddress! + row) }
+    }
 
     var count: Int { nodes.count }
 
@@ -424,6 +464,9 @@ struct KeyLinker {
         previous = key
     }
 
+    /// Mutating only so that a linking loop borrows the linker rather than copying it.
+    mutating func prefetch(row: Int) { forest.prefetch(row) }
+
     /// Closes the key stream; the united sets and the number of distinct keys.
     consuming func finish() throws(FileIOError) -> (UnionFind, Int) {
         try keyStream.close()
@@ -435,6 +478,12 @@ struct KeyLinker {
 struct EntryNumbering {
     static let removed = UInt32.max
     let entries: [UInt32]
+
+    func prefetch(node: Int) {
+        guard node >= 0 && node < entries.count else { return }
+        entries.withUnsafeBufferPointer { hdb_prefetch($0.baseAddress! + node) }
+    }
+
     let entryCount: Int
     let removedSets: Int
     let canonicalOrdinals: CanonicalOrdinals
@@ -490,6 +539,8 @@ final class DigestIndexWriter {
     /// Stage 6: the three digest indexes, from the key stream (keys in order, each with a row)
     /// and each row's entry.
     static func writeAll(keyStreamPath: String, counts: [Int], entryOfRow: EntryNumbering, directory: String) throws -> [SectionContent] {
+        // (The sections are made from parts: how many keys survive removals is known only
+        // once they are written.)
         var writers: [DigestIndexWriter] = []
         for kind in DigestKind.allCases {
             writers.append(try DigestIndexWriter(kind: kind, count: counts[Int(LinkKey.kindCode(kind))], directory: directory))
@@ -580,6 +631,8 @@ final class DigestIndexWriter {
 /// Stage 5 of a build: writes entries, their ids and label sets, and queues their PDQ hashes
 /// and id hashes for sorting.
 final class EntryWriter {
+    private let output: DatabaseOutput
+    private let expectedEntries: Int
     private let rowLabelSets: [RowLabelSet]
     private let labelMapping: [UInt32]
     private let canonicalKeys: CanonicalKeyReader
@@ -590,21 +643,30 @@ final class EntryWriter {
     let idSorter: ExternalSorter<IDKey>
     private var labelSetWords: [UInt32] = []
     private var labelSetOffsets: [EntryLabelSet: UInt32] = [:]
+    private var lastLabelSet: (set: EntryLabelSet, offset: UInt32)?
+    private var merger = RowMerger()
     /// For an entry of one row, its label set is that row's: resolved once per row label set.
     private var offsetOfRowLabelSet: [UInt32?]
     private var entryCount = 0
     private var idCount = 0
 
-    init(directory: String, memoryBudget: Int, rowLabelSets: [RowLabelSet], labelMapping: [UInt32], canonicalKeys: CanonicalKeyReader) throws {
+    /// `pdqMemory` and `idMemory` are the budgets of the PDQ and id sorts (a merge, which
+    /// gathers PDQ hashes otherwise, gives the ids all of it).
+    /// The entries section (`entryCount` records) is placed in `output` at once; the others
+    /// are gathered in `directory` and placed by `finishSections`.
+    init(directory: String, output: DatabaseOutput, entryCount: Int, pdqMemory: Int, idMemory: Int, rowLabelSets: [RowLabelSet],
+         labelMapping: [UInt32], canonicalKeys: CanonicalKeyReader) throws {
         self.rowLabelSets = rowLabelSets
         self.labelMapping = labelMapping
         self.canonicalKeys = canonicalKeys
-        entries = try BufferedFileWriter(path: directory + "/entries.section")
+        self.output = output
+        expectedEntries = entryCount
+        entries = output.writer(at: output.reserve(.entries, count: entryCount, length: entryCount * DatabaseFormat.entryRecordSize),
+                                bufferSize: 4 << 20)
         idOffsets = try BufferedFileWriter(path: directory + "/id-offsets.part")
         idData = try BufferedFileWriter(path: directory + "/id-data.part")
-        // These fill while the row groups (half the budget) are read.
-        pdqSorter = ExternalSorter(directory: directory, name: "pdq", memoryBudget: memoryBudget / 4)
-        idSorter = ExternalSorter(directory: directory, name: "ids", memoryBudget: memoryBudget / 4)
+        pdqSorter = ExternalSorter(directory: directory, name: "pdq", memoryBudget: pdqMemory)
+        idSorter = ExternalSorter(directory: directory, name: "ids", memoryBudget: idMemory)
         offsetOfRowLabelSet = Array(repeating: nil, count: rowLabelSets.count)
         try idOffsets.writeLittleEndian(UInt64(0))
     }
@@ -629,19 +691,18 @@ final class EntryWriter {
                             generatedID: row.id == nil)
             return
         }
-        let merged = MergedEntry(rows: rows, ids: ids, labelSets: rowLabelSets, labelMapping: labelMapping)
-        if merged.ids.isEmpty {
+        merger.merge(rows, ids: ids, labelSets: rowLabelSets, labelMapping: labelMapping)
+        if merger.ids.isEmpty {
             try addID(Array(try canonicalKeys.key(forEntry: entry).utf8), entry: entry)
         }
-        for id in merged.ids {
-            try addID(id, entry: entry)
+        for id in merger.ids {
+            try addID(UnsafeRawBufferPointer(rebasing: ids.bytes[id]), entry: entry)
         }
-        for (hash, quality) in merged.pdqs {
-            try pdqSorter.add(PDQKey(hash: hash.bits, entry: UInt32(entry), quality: quality.map(UInt8.init) ?? DatabaseFormat.unknownQuality))
+        for (hash, quality) in merger.pdqs {
+            try pdqSorter.add(PDQKey(hash: hash.bits, entry: UInt32(entry), quality: quality < 0 ? DatabaseFormat.unknownQuality : UInt8(quality)))
         }
-        try writeRecord(added: merged.added, firstID: firstID,
-                        labelOffset: labelSetOffset(EntryLabelSet(categories: merged.categories, sources: merged.sources)),
-                        generatedID: merged.ids.isEmpty)
+        try writeRecord(added: merger.added, firstID: firstID, labelOffset: labelSetOffset(categories: merger.categories, sources: merger.sources),
+                        generatedID: merger.ids.isEmpty)
     }
 
     private func writeRecord(added: Int64?, firstID: Int, labelOffset: UInt32, generatedID: Bool) throws(FileIOError) {
@@ -672,6 +733,14 @@ final class EntryWriter {
         return offset
     }
 
+    private func labelSetOffset(categories: [UInt32], sources: [UInt32]) -> UInt32 {
+        // Consecutive entries often share their labels: the last answer is checked first.
+        if let last = lastLabelSet, last.set.categories == categories, last.set.sources == sources { return last.offset }
+        let offset = labelSetOffset(EntryLabelSet(categories: categories, sources: sources))
+        lastLabelSet = (EntryLabelSet(categories: categories, sources: sources), offset)
+        return offset
+    }
+
     private func labelSetOffset(_ set: EntryLabelSet) -> UInt32 {
         if let known = labelSetOffsets[set] { return known }
         let offset = UInt32(labelSetWords.count)
@@ -681,20 +750,21 @@ final class EntryWriter {
     }
 
     /// Closes the files; returns the entries, id strings, label strings and label sets sections.
-    func finishSections(labelNames: [String]) throws -> [SectionContent] {
+    /// Closes the entries and places the id strings, label strings and label sets.
+    func finishSections(labelNames: [String]) throws {
+        guard entryCount == expectedEntries else {
+            throw InputError(file: output.destination, reason: "wrote \(entryCount) entries of \(expectedEntries)")
+        }
         try entries.close()
         try idOffsets.close()
         try idData.close()
         var labelSetBytes = LittleEndianBytes()
         for word in labelSetWords { labelSetBytes.u32(word) }
-        return [
-            SectionContent(kind: .entries, count: entryCount, pieces: [.file(entries.path)]),
-            SectionContent(kind: .idStrings, count: idCount, pieces: [
-                .bytes(DatabaseBuilder.poolHeader(count: idCount, bytes: idData.size)), .file(idOffsets.path), .file(idData.path),
-            ]),
-            DatabaseBuilder.stringPoolSection(.labelStrings, labelNames),
-            SectionContent(kind: .labelSets, count: labelSetWords.count, pieces: [.bytes(labelSetBytes.bytes)]),
-        ]
+        try output.place(SectionContent(kind: .idStrings, count: idCount, pieces: [
+            .bytes(DatabaseBuilder.poolHeader(count: idCount, bytes: idData.size)), .file(idOffsets.path), .file(idData.path),
+        ]))
+        try output.place(DatabaseBuilder.stringPoolSection(.labelStrings, labelNames))
+        try output.place(SectionContent(kind: .labelSets, count: labelSetWords.count, pieces: [.bytes(labelSetBytes.bytes)]))
     }
 }
 
@@ -719,8 +789,9 @@ final class PDQTableWriter {
         count += 1
     }
 
-    /// The table, and the index unless `nearIndexTables` is 0 (or there are too few hashes).
-    func finish(nearIndexTables: Int?, memoryBudget: Int) throws -> [SectionContent] {
+    /// Places the table, and the index unless `nearIndexTables` is 0 (or there are too few
+    /// hashes to need one).
+    func finish(into output: DatabaseOutput, nearIndexTables: Int?, memoryBudget: Int) throws {
         try hashes.close()
         try records.close()
         var header = LittleEndianBytes()
@@ -728,27 +799,28 @@ final class PDQTableWriter {
         header.int(DatabaseFormat.indexHeaderSize)
         header.int(DatabaseFormat.indexHeaderSize + (count * 32 + 63) / 64 * 64)
         header.padTo(DatabaseFormat.indexHeaderSize)
-        var sections = [SectionContent(kind: .pdqTable, count: count, pieces: [
+        try output.place(SectionContent(kind: .pdqTable, count: count, pieces: [
             .bytes(header.bytes), .file(hashes.path), .alignTo64, .file(records.path),
-        ])]
-        if nearIndexTables != 0, let index = try NearIndexBuilder.build(
-            hashesFile: hashes.path, count: count, workDirectory: directory, tableCount: nearIndexTables, memoryBudget: memoryBudget) {
-            sections.append(index)
+        ]))
+        if nearIndexTables != 0 {
+            try NearIndexBuilder.build(hashesFile: hashes.path, count: count, into: output, tableCount: nearIndexTables, memoryBudget: memoryBudget)
         }
-        return sections
     }
 }
 
 extension IDKey {
-    /// Section 5 from the sorted id hashes.
-    static func indexSection(from sorter: ExternalSorter<IDKey>, directory: String) throws -> SectionContent {
-        let index = try BufferedFileWriter(path: directory + "/id-index.section")
+    /// A writer for section 5, reserved in `output` for `count` records.
+    static func indexWriter(count: Int, in output: DatabaseOutput) -> BufferedFileWriter {
+        output.writer(at: output.reserve(.idIndex, count: count, length: count * DatabaseFormat.idIndexRecordSize), bufferSize: 4 << 20)
+    }
+
+    /// Section 5 from the sorted id hashes, through a writer from `indexWriter`.
+    static func writeIndex(from sorter: ExternalSorter<IDKey>, to index: BufferedFileWriter) throws {
         try sorter.forEachSorted { key, _ in
             try index.writeLittleEndian(key.hash)
             try index.writeLittleEndian(key.entry)
             try index.writeLittleEndian(UInt32(0))
         }
         try index.close()
-        return SectionContent(kind: .idIndex, count: sorter.count, pieces: [.file(index.path)])
     }
 }

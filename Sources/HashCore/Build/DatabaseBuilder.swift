@@ -25,7 +25,7 @@ public final class DatabaseBuilder {
         /// never (0), or with this many substring tables (benchmarks).
         public var nearIndexTables: Int?
 
-        public init(memoryBudget: Int = 1024 << 20, createdAt: Int64? = nil, nearIndexTables: Int? = nil) {
+        public init(memoryBudget: Int = 512 << 20, createdAt: Int64? = nil, nearIndexTables: Int? = nil) {
             self.memoryBudget = memoryBudget
             self.createdAt = createdAt
             self.nearIndexTables = nearIndexTables
@@ -217,7 +217,7 @@ public final class DatabaseBuilder {
     }
 
     /// Builds the database and renames it over `destination`. Consumes the builder.
-    public func write(progress: ((String) -> Void)? = nil) throws -> Summary {
+    public func write(progress: ((BuildProgress) -> Void)? = nil) throws -> Summary {
         let path = destination
         try rowSpill.close()
         var summary = Summary()
@@ -231,7 +231,7 @@ public final class DatabaseBuilder {
             return nil
         })
         if !removedIDs.isEmpty {
-            progress?("finding rows removed by id")
+            progress?(BuildProgress(stage: "finding rows removed by id"))
             let reader = try BufferedFileReader(path: workDirectory + "/rows.spill", bufferSize: 4 << 20)
             for row in 0..<rowCount {
                 if let id = SpilledRow.id(in: try SpilledRow.readBytes(from: reader)), removedIDs.contains(Array(id)) {
@@ -241,19 +241,23 @@ public final class DatabaseBuilder {
         }
 
         // Stage 2: unite rows that share a key; write the distinct keys in order.
-        progress?("linking \(rowCount) rows by their digests")
+        let linking = "linking \(rowCount) rows by their digests"
+        progress?(BuildProgress(stage: linking, total: links.count))
         try links.finishInput()  // frees the sort's buffers before the union-find takes its memory
         var linker = try KeyLinker(forest: UnionFind(count: rowCount, removedRows: removedRows), keyStreamPath: workDirectory + "/keys.spill",
                                    tombstones: tombstones)
         removedRows = []
+        var linked = 0
         try links.forEachSorted { key, _ in
             try linker.link(kind: key.kind, value: key.value, row: Int(key.row))
+            linked += 1
+            if BuildProgress.due(linked) { progress?(BuildProgress(stage: linking, done: linked, total: links.count)) }
         }
         let keyCounts = linker.keyCounts
         let (forest, distinctKeys) = try linker.finish()
 
         // Stage 3: entries in the order of their smallest key.
-        progress?("ordering entries")
+        progress?(BuildProgress(stage: "ordering entries"))
         let entryOfRow = forest.entryNumbers(distinctKeys: distinctKeys)
         let entryCount = entryOfRow.entryCount
         summary.entries = entryCount
@@ -261,13 +265,15 @@ public final class DatabaseBuilder {
         summary.removedRows = entryOfRow.entries.lazy.filter { $0 == EntryNumbering.removed }.count
 
         // Stage 4: rows grouped by entry.
-        progress?("grouping rows into \(entryCount) entries")
+        let grouping = "grouping rows into \(entryCount) entries"
+        progress?(BuildProgress(stage: grouping, total: rowCount))
         // The links are done with: the row groups may use most of the memory.
         let grouped = ExternalSorter<UInt64>(directory: workDirectory, name: "groups", memoryBudget: options.memoryBudget / 2)
         var usedLabelSets = [Bool](repeating: false, count: rowLabelSetList.count)
         do {
             let reader = try BufferedFileReader(path: workDirectory + "/rows.spill", bufferSize: 4 << 20)
             for row in 0..<rowCount {
+                if BuildProgress.due(row) { progress?(BuildProgress(stage: grouping, done: row, total: rowCount)) }
                 let bytes = try SpilledRow.readBytes(from: reader)
                 let entry = entryOfRow.entries[row]
                 guard entry != EntryNumbering.removed else { continue }
@@ -278,15 +284,18 @@ public final class DatabaseBuilder {
         try? FileManager.default.removeItem(atPath: workDirectory + "/rows.spill")
 
         // Stage 5: merge each entry's rows. Only labels of rows that were kept are stored.
-        progress?("writing entries")
+        progress?(BuildProgress(stage: "writing entries", total: entryCount))
         var usedLabels = Set<UInt32>()
         for (set, used) in zip(rowLabelSetList, usedLabelSets) where used {
             usedLabels.formUnion(set.categories)
             usedLabels.formUnion(set.sources)
         }
         let finalLabels = labels.sortedMapping(keeping: usedLabels)
+        let output = try DatabaseOutput(destination: path)
         let entryWriter = try EntryWriter(
-            directory: workDirectory, memoryBudget: options.memoryBudget, rowLabelSets: rowLabelSetList, labelMapping: finalLabels.mapping,
+            // The sorts fill while the row groups (half the budget) are read.
+            directory: workDirectory, output: output, entryCount: entryCount, pdqMemory: options.memoryBudget / 4, idMemory: options.memoryBudget / 4,
+            rowLabelSets: rowLabelSetList, labelMapping: finalLabels.mapping,
             canonicalKeys: try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfRow.canonicalOrdinals))
         var currentEntry = -1
         var rowsOfEntry: [SpilledRow] = []
@@ -297,6 +306,7 @@ public final class DatabaseBuilder {
                 if currentEntry >= 0 {
                     try entryWriter.write(entry: currentEntry, rows: rowsOfEntry, ids: idArena)
                 }
+                if BuildProgress.due(entry) { progress?(BuildProgress(stage: "writing entries", done: entry, total: entryCount)) }
                 currentEntry = entry
                 rowsOfEntry.removeAll(keepingCapacity: true)
                 idArena.removeAll()
@@ -306,34 +316,38 @@ public final class DatabaseBuilder {
         if currentEntry >= 0 {
             try entryWriter.write(entry: currentEntry, rows: rowsOfEntry, ids: idArena)
         }
-        var sections = try entryWriter.finishSections(labelNames: finalLabels.names)
+        try entryWriter.finishSections(labelNames: finalLabels.names)
 
-        // Stage 6: the digest indexes, from the key stream.
-        progress?("writing digest indexes")
-        let digestSections = try DigestIndexWriter.writeAll(keyStreamPath: workDirectory + "/keys.spill", counts: keyCounts,
-                                                            entryOfRow: entryOfRow, directory: workDirectory)
-        sections += digestSections
+        // Stages 6 and 7 at once: the digest indexes (from the key stream) and the id index, and
+        // the PDQ table with its near index (from their sorts).
+        progress?(BuildProgress(stage: "writing the indexes"))
+        let idIndex = IDKey.indexWriter(count: entryWriter.idSorter.count, in: output)
+        let keyStreamPath = workDirectory + "/keys.spill"
+        let directory = workDirectory
+        let options = options
+        let (digestSections, pdqCount) = try inParallel({
+            let sections = try DigestIndexWriter.writeAll(keyStreamPath: keyStreamPath, counts: keyCounts, entryOfRow: entryOfRow, directory: directory)
+            try IDKey.writeIndex(from: entryWriter.idSorter, to: idIndex)
+            return sections
+        }, {
+            let pdqTable = try PDQTableWriter(directory: directory)
+            try entryWriter.pdqSorter.forEachSorted { key, _ in
+                try pdqTable.add(hash: key.hash, entry: key.entry, quality: key.quality)
+            }
+            try pdqTable.finish(into: output, nearIndexTables: options.nearIndexTables, memoryBudget: options.memoryBudget / 2)
+            return pdqTable.count
+        })
+        summary.pdqHashes = pdqCount
+        for section in digestSections { try output.place(section) }
         for (kind, section) in zip(DigestKind.allCases, digestSections) {
             summary.digests[kind] = section.count
         }
-
-        // Stage 7: the PDQ table, its near index and the id index, from their sorts.
-        progress?("writing the PDQ table and id index")
-        let pdqTable = try PDQTableWriter(directory: workDirectory)
-        try entryWriter.pdqSorter.forEachSorted { key, _ in
-            try pdqTable.add(hash: key.hash, entry: key.entry, quality: key.quality)
-        }
-        summary.pdqHashes = pdqTable.count
-        sections.append(try IDKey.indexSection(from: entryWriter.idSorter, directory: workDirectory))
-        progress?("writing the PDQ near index")
-        sections += try pdqTable.finish(nearIndexTables: options.nearIndexTables, memoryBudget: options.memoryBudget)
-        sections += try annotations.finish(directory: workDirectory)
+        for section in try annotations.finish(directory: workDirectory) { try output.place(section) }
         let manifest = Array((manifestOverride ?? manifestJSON(summary: summary)).utf8)
-        sections.append(SectionContent(kind: .manifest, count: manifest.count, pieces: [.bytes(manifest)]))
+        try output.place(SectionContent(kind: .manifest, count: manifest.count, pieces: [.bytes(manifest)]))
 
-        progress?("writing \(path)")
-        summary.checksum = try DatabaseFileWriter.write(sections: sections, entryCount: entryCount,
-                                                        createdAt: createdOverride ?? options.createdAt, to: path)
+        progress?(BuildProgress(stage: "writing \(path)"))
+        summary.checksum = try output.commit(entryCount: entryCount, createdAt: createdOverride ?? options.createdAt)
         return summary
     }
 

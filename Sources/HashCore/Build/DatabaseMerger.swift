@@ -118,7 +118,7 @@ public final class DatabaseMerger {
     }
 
     /// Writes the combined database over `destination` (atomically, as a build does).
-    public func write(_ operation: Operation = .union, progress: ((String) -> Void)? = nil) throws -> Summary {
+    public func write(_ operation: Operation = .union, progress: ((BuildProgress) -> Void)? = nil) throws -> Summary {
         guard !databases.isEmpty else { throw InputError(file: destination, reason: "nothing to merge") }
         if operation == .intersection, databases.count > 8 {
             throw InputError(file: destination, reason: "an intersection takes at most 8 inputs")
@@ -130,16 +130,19 @@ public final class DatabaseMerger {
         summary.tombstones = tombstones.count
 
         // Stage 1: link every input's entries by their keys.
-        progress?("linking \(summary.inputEntries) entries of \(databases.count) databases")
+        let linking = "linking \(summary.inputEntries) entries of \(databases.count) databases"
+        progress?(BuildProgress(stage: linking))
         let labels = try InputLabels(databases: databases, filter: sourceFilter)
         let excluded = try labels.excludedNodes()
         summary.filteredEntries = excluded?.count ?? 0
         var union = try DatabaseUnion(databases: databases, excluded: excluded?.nodes, tombstones: tombstones,
                                       keyStreamPath: workDirectory + "/keys.spill")
-        var (forest, distinctKeys, keyCounts) = try union.link()
+        var (forest, distinctKeys, keyCounts) = try union.link { done, total in
+            progress?(BuildProgress(stage: linking, done: done, total: total))
+        }
 
         // Stage 2: what the operation keeps.
-        progress?("applying the \(operation.name)")
+        progress?(BuildProgress(stage: "applying the \(operation.name)"))
         summary.droppedEntries = try dropGroups(for: operation, union: union, forest: &forest)
         let entryOfNode = forest.entryNumbers(distinctKeys: distinctKeys)
         summary.entries = entryOfNode.entryCount
@@ -147,64 +150,90 @@ public final class DatabaseMerger {
         let leftOut = entryOfNode.entries.lazy.filter { $0 == EntryNumbering.removed }.count
         summary.mergedEntries = summary.inputEntries - summary.entries - leftOut
 
-        // Stage 3: entries, from their input entries grouped by entry.
-        progress?("writing \(entryOfNode.entryCount) entries")
-        var labelSets = LabelSetTable(labels: labels)
-        let grouped = ExternalSorter<UInt64>(directory: workDirectory, name: "groups", memoryBudget: options.memoryBudget / 2)
-        for node in 0..<union.nodeCount {
-            let entry = entryOfNode.entries[node]
-            guard entry != EntryNumbering.removed else { continue }
-            let (input, inputEntry) = union.locate(node)
-            labelSets.markUsed(input: input, labelSet: try databases[input].entryRecord(inputEntry).labelSet)
-            try grouped.add(UInt64(entry) << 32 | UInt64(node))
+        // Stage 3: entries, from their input entries grouped by entry (a counting sort: the
+        // entries are numbered already). Input pages read are let go every so often, so that
+        // resident memory stays bounded however large the inputs.
+        progress?(BuildProgress(stage: "writing \(entryOfNode.entryCount) entries", total: entryOfNode.entryCount))
+        do {
+            return try writeEntriesAndIndexes(operation: operation, summary: &summary, labels: labels, union: union, entryOfNode: entryOfNode,
+                                              keyCounts: keyCounts, progress: progress)
+        } catch let error as InputEntryError {
+            throw DatabaseError.corrupt(path: databases[error.input].path, detail: error.detail)
         }
+    }
+
+    /// Stages 3 to 5 (see `write`).
+    private func writeEntriesAndIndexes(operation: Operation, summary: inout Summary, labels: InputLabels, union: DatabaseUnion,
+                                        entryOfNode: EntryNumbering, keyCounts: [Int], progress: ((BuildProgress) -> Void)?) throws -> Summary {
+        var labelSets = LabelSetTable(labels: labels)
+        let inputEntries = databases.enumerated().map { InputEntries(database: $1, input: $0) }
+        for node in 0..<union.nodeCount where entryOfNode.entries[node] != EntryNumbering.removed {
+            let (input, inputEntry) = union.locate(node)
+            try labelSets.markUsed(input: input, labelSet: inputEntries[input].record(inputEntry).labelSet)
+        }
+        releaseInputPages()
         let rowLabelSets = try labelSets.finish()
+        let output = try DatabaseOutput(destination: destination)
         let entryWriter = try EntryWriter(
-            directory: workDirectory, memoryBudget: options.memoryBudget, rowLabelSets: rowLabelSets.sets,
-            labelMapping: (0..<UInt32(rowLabelSets.names.count)).map { $0 },
+            directory: workDirectory, output: output, entryCount: entryOfNode.entryCount, pdqMemory: 0, idMemory: options.memoryBudget / 2,
+            rowLabelSets: rowLabelSets.sets, labelMapping: (0..<UInt32(rowLabelSets.names.count)).map { $0 },
             canonicalKeys: try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfNode.canonicalOrdinals))
-        var currentEntry = -1
         var rows: [SpilledRow] = []
         let idArena = ByteBuffer()
-        try grouped.forEachSorted { key, _ in
-            let entry = Int(key >> 32)
-            if entry != currentEntry {
-                if currentEntry >= 0 { try entryWriter.write(entry: currentEntry, rows: rows, ids: idArena) }
-                currentEntry = entry
-                rows.removeAll(keepingCapacity: true)
-                idArena.removeAll()
+        // Entries a range at a time, so that grouping their nodes takes bounded memory.
+        let rangeLength = 16 << 20
+        var groups = NodeGroups(entryOfNode: entryOfNode, entries: 0..<min(entryOfNode.entryCount, rangeLength))
+        for entry in 0..<entryOfNode.entryCount {
+            if !groups.entries.contains(entry) {
+                groups = NodeGroups(entryOfNode: entryOfNode, entries: entry..<min(entryOfNode.entryCount, entry + rangeLength))
             }
-            let (input, inputEntry) = union.locate(Int(key & 0xFFFF_FFFF))
-            try appendRows(of: inputEntry, in: databases[input], labelSet: { rowLabelSets.rowLabelSet(input: input, offset: $0) },
-                           to: &rows, ids: idArena)
+            rows.removeAll(keepingCapacity: true)
+            idArena.removeAll()
+            for node in groups.nodes(of: entry) {
+                let (input, inputEntry) = union.locate(Int(node))
+                try inputEntries[input].appendRows(of: inputEntry, labelSet: { rowLabelSets.rowLabelSet(input: input, offset: $0) },
+                                                   to: &rows, ids: idArena)
+            }
+            try entryWriter.write(entry: entry, rows: rows, ids: idArena)
+            if BuildProgress.due(entry) {
+                progress?(BuildProgress(stage: "writing \(entryOfNode.entryCount) entries", done: entry, total: entryOfNode.entryCount))
+                if entry % (4 << 20) == 0 { releaseInputPages() }
+            }
         }
-        if currentEntry >= 0 { try entryWriter.write(entry: currentEntry, rows: rows, ids: idArena) }
-        var sections = try entryWriter.finishSections(labelNames: rowLabelSets.names)
+        groups = NodeGroups()
+        releaseInputPages()
+        try entryWriter.finishSections(labelNames: rowLabelSets.names)
 
-        progress?("writing digest indexes")
-        let digestSections = try DigestIndexWriter.writeAll(keyStreamPath: workDirectory + "/keys.spill", counts: keyCounts,
-                                                            entryOfRow: entryOfNode, directory: workDirectory)
-        sections += digestSections
+        // Stages 4 and 5 at once: the digest indexes (from the key stream) and the id index, and
+        // the PDQ table (a merge of the inputs') with its near index.
+        progress?(BuildProgress(stage: "writing the indexes"))
+        let idIndex = IDKey.indexWriter(count: entryWriter.idSorter.count, in: output)
+        let keyStreamPath = workDirectory + "/keys.spill"
+        let directory = workDirectory
+        let (digestSections, pdqCount) = try inParallel({
+            let sections = try DigestIndexWriter.writeAll(keyStreamPath: keyStreamPath, counts: keyCounts, entryOfRow: entryOfNode, directory: directory)
+            try IDKey.writeIndex(from: entryWriter.idSorter, to: idIndex)
+            return sections
+        }, {
+            let pdqTable = try PDQTableWriter(directory: directory)
+            try self.mergePDQTables(union: union, entryOfNode: entryOfNode, into: pdqTable)
+            self.releaseInputPages()
+            try pdqTable.finish(into: output, nearIndexTables: self.options.nearIndexTables, memoryBudget: self.options.memoryBudget / 2)
+            return pdqTable.count
+        })
+        summary.pdqHashes = pdqCount
+        for section in digestSections { try output.place(section) }
         for (kind, section) in zip(DigestKind.allCases, digestSections) {
             summary.digests[kind] = section.count
         }
-
-        progress?("writing the PDQ table and id index")
-        let pdqTable = try PDQTableWriter(directory: workDirectory)
-        try mergePDQTables(union: union, entryOfNode: entryOfNode, into: pdqTable)
-        summary.pdqHashes = pdqTable.count
-        sections.append(try IDKey.indexSection(from: entryWriter.idSorter, directory: workDirectory))
-        progress?("writing the PDQ near index")
-        sections += try pdqTable.finish(nearIndexTables: options.nearIndexTables, memoryBudget: options.memoryBudget)
         let annotationSections = try annotations.finish(directory: workDirectory)
         summary.allowEntries = annotationSections.first { $0.kind == .allowlist }?.count ?? 0
-        sections += annotationSections
+        for section in annotationSections { try output.place(section) }
         let manifest = Array(manifestJSON(operation: operation, summary: summary).utf8)
-        sections.append(SectionContent(kind: .manifest, count: manifest.count, pieces: [.bytes(manifest)]))
+        try output.place(SectionContent(kind: .manifest, count: manifest.count, pieces: [.bytes(manifest)]))
 
-        progress?("writing \(destination)")
-        summary.checksum = try DatabaseFileWriter.write(sections: sections, entryCount: entryOfNode.entryCount,
-                                                        createdAt: options.createdAt, to: destination)
+        progress?(BuildProgress(stage: "writing \(destination)"))
+        summary.checksum = try output.commit(entryCount: entryOfNode.entryCount, createdAt: options.createdAt)
         summary.allowlistedEntries = try HashDatabase.open(path: destination).allowlistedEntryCount()
         return summary
     }
@@ -227,7 +256,7 @@ public final class DatabaseMerger {
         }
         if case .difference(let radius?) = operation {
             for entry in try entriesNear(others: Array(databases.dropFirst()), of: databases[0], radius: radius) {
-                let root = forest.find(union.inputs[0].base + entry)
+                let root = forest.find(union.bases[0] + entry)
                 if !forest.isRemoved(root) && !union.excluded.contains(root) {
                     forest.markRemoved(root)
                     dropped += 1
@@ -262,35 +291,14 @@ public final class DatabaseMerger {
         return entries
     }
 
-    /// One spilled row per id of the input entry (one without an id when its id was made
-    /// up: the merged entry makes its own).
-    private func appendRows(of entry: Int, in database: HashDatabase, labelSet: (Int) -> UInt32, to rows: inout [SpilledRow], ids: ByteBuffer) throws {
-        let record = try database.entryRecord(entry)
-        let added = record.added == 0 ? nil : record.added
-        let set = labelSet(record.labelSet)
-        guard !record.hasGeneratedID, record.idCount > 0 else {
-            rows.append(SpilledRow(labelSet: set, added: added))
-            return
-        }
-        for offset in 0..<record.idCount {
-            guard let id = database.ids.bytes(record.firstID + offset) else {
-                throw DatabaseError.corrupt(path: database.path, detail: "entry \(entry) refers to id \(record.firstID + offset), which is missing")
-            }
-            let start = ids.count
-            ids.append(id)
-            rows.append(SpilledRow(labelSet: set, added: added, id: start..<ids.count))
-        }
-    }
-
     /// The inputs' PDQ tables merged in hash order, with entries renumbered: a hash an entry
     /// got from several inputs is kept once, with the best quality known.
     private func mergePDQTables(union: DatabaseUnion, entryOfNode: EntryNumbering, into writer: PDQTableWriter) throws {
-        let tables = union.inputs.map { $0.database.pdq }
+        var hashes = KWayMerge(union.inputs.map { $0.database.pdq })
         var run: [(entry: UInt32, quality: UInt8)] = []
-        var runHash: Bytes32?
+        var runHash = Bytes32.zero
         func flush() throws {
-            guard let hash = runHash, !run.isEmpty else { return }
-            run.sort { $0.entry < $1.entry }
+            if run.count > 1 { run.sort { $0.entry < $1.entry } }
             var index = 0
             while index < run.count {
                 var quality = run[index].quality
@@ -299,22 +307,31 @@ public final class DatabaseMerger {
                     quality = PDQQualityByte.better(quality, run[next].quality)
                     next += 1
                 }
-                try writer.add(hash: hash, entry: run[index].entry, quality: quality)
+                try writer.add(hash: runHash, entry: run[index].entry, quality: quality)
                 index = next
             }
             run.removeAll(keepingCapacity: true)
         }
-        try union.mergeSorted(counts: tables.map(\.count), key: { tables[$0].hash($1).bits }) { input, position, hash in
-            let node = try union.node(input: input, entry: tables[input].entry(position))
-            let entry = entryOfNode.entries[node]
-            guard entry != EntryNumbering.removed else { return }
-            if hash != runHash {
+        while let (input, position, hash) = hashes.next() {
+            if position % (4 << 20) == 0 { union.inputs[input].database.releasePages() }
+            // Entries are read at random (hash order is not entry order): a few rows ahead.
+            if let ahead = hashes.entry(input: input, position: position + DatabaseUnion.prefetchDistance) {
+                entryOfNode.prefetch(node: union.bases[input] + ahead)
+            }
+            let entry = entryOfNode.entries[try union.node(input: input, entry: hashes.sources[input].entry(position))]
+            guard entry != EntryNumbering.removed else { continue }
+            if hash != runHash || run.isEmpty {
                 try flush()
                 runHash = hash
             }
-            run.append((entry, tables[input].rawQuality(position)))
+            run.append((entry, hashes.sources[input].rawQuality(position)))
         }
         try flush()
+    }
+
+    /// Lets go of the input pages read so far (see `MappedFile.releasePages`).
+    private func releaseInputPages() {
+        for database in databases { database.releasePages() }
     }
 
     private func manifestJSON(operation: Operation, summary: Summary) -> String {
@@ -377,12 +394,15 @@ private final class LockedSet: @unchecked Sendable {
 struct InputLabels {
     /// Per input, each label id's name.
     let names: [[String]]
+    /// Per input, the length of its label sets section in words.
+    let labelSetWords: [Int]
     let filter: DatabaseMerger.SourceFilter
     private let databases: [HashDatabase]
 
     init(databases: [HashDatabase], filter: DatabaseMerger.SourceFilter) throws {
         self.databases = databases
         self.filter = filter
+        labelSetWords = databases.map(\.labelSets.wordCount)
         names = try databases.map { database in
             try (0..<database.labels.count).map { label throws(DatabaseError) in
                 guard let name = database.labels.string(label) else {
@@ -445,27 +465,32 @@ struct InputLabels {
 /// The label sets of the input entries a merge keeps, renamed into the output's labels.
 struct LabelSetTable {
     let labels: InputLabels
-    /// Per input, the used label set offsets, in the order first met.
-    private var used: [[Int: Int]]
+    /// For every input's label set word offset, the index of its set among the used ones
+    /// (-1: unused); the inputs' offsets laid end to end, input i's from `bases[i]`.
+    private var used: [Int32]
+    private let bases: [Int]
     private var usedOrder: [(input: Int, offset: Int)] = []
-    private var lastUsed: [(offset: Int, index: Int)?]
 
     init(labels: InputLabels) {
         self.labels = labels
-        used = labels.names.map { _ in [:] }
-        lastUsed = labels.names.map { _ in nil }
+        var bases: [Int] = []
+        var total = 0
+        for count in labels.labelSetWords {
+            bases.append(total)
+            total += count
+        }
+        self.bases = bases
+        used = [Int32](repeating: -1, count: total)
     }
 
-    mutating func markUsed(input: Int, labelSet offset: Int) {
-        if let last = lastUsed[input], last.offset == offset { return }
-        if let known = used[input][offset] {
-            lastUsed[input] = (offset, known)
-            return
+    mutating func markUsed(input: Int, labelSet offset: Int) throws(InputEntryError) {
+        guard offset >= 0 && offset < labels.labelSetWords[input] else {
+            throw InputEntryError(input: input, detail: "a label set at \(offset) runs outside its section")
         }
-        let index = usedOrder.count
-        used[input][offset] = index
+        let slot = bases[input] + offset
+        guard used[slot] < 0 else { return }
+        used[slot] = Int32(usedOrder.count)
         usedOrder.append((input, offset))
-        lastUsed[input] = (offset, index)
     }
 
     struct Result {
@@ -473,17 +498,12 @@ struct LabelSetTable {
         let names: [String]
         /// Each used set in output label ids.
         let sets: [RowLabelSet]
-        private let used: [[Int: Int]]
-
-        init(names: [String], sets: [RowLabelSet], used: [[Int: Int]]) {
-            self.names = names
-            self.sets = sets
-            self.used = used
-        }
+        fileprivate let used: [Int32]
+        fileprivate let bases: [Int]
 
         /// The row label set of input `input`'s label set at `offset` (one that was marked used).
         func rowLabelSet(input: Int, offset: Int) -> UInt32 {
-            UInt32(used[input][offset]!)
+            UInt32(used[bases[input] + offset])
         }
     }
 
@@ -502,6 +522,131 @@ struct LabelSetTable {
             RowLabelSet(categories: Array(Set(set.categories.map { idOf[Array($0.utf8)]! })).sorted(),
                         sources: Array(Set(set.sources.map { idOf[Array($0.utf8)]! })).sorted())
         }
-        return Result(names: names.map { String(decoding: $0, as: UTF8.self) }, sets: sets, used: used)
+        return Result(names: names.map { String(decoding: $0, as: UTF8.self) }, sets: sets, used: used, bases: bases)
     }
+}
+
+/// The nodes of a range of entries, grouped by the entry they became: a counting sort on
+/// their entry numbers (one pass over all nodes a range).
+struct NodeGroups {
+    let entries: Range<Int>
+    /// Entry `entries.lowerBound + e`'s nodes are `nodes[starts[e] ..< starts[e + 1]]`, ascending.
+    private let starts: [UInt32]
+    private let nodes: [UInt32]
+
+    /// None (to let go of the memory).
+    init() {
+        entries = 0..<0
+        starts = [0]
+        nodes = []
+    }
+
+    init(entryOfNode: EntryNumbering, entries: Range<Int>) {
+        self.entries = entries
+        let low = UInt32(entries.lowerBound)
+        let width = UInt32(entries.count)
+        var starts = [UInt32](repeating: 0, count: entries.count + 1)
+        for entry in entryOfNode.entries where entry &- low < width { starts[Int(entry - low) + 1] += 1 }
+        for index in 1..<starts.count { starts[index] += starts[index - 1] }
+        var next = starts
+        var nodes = [UInt32](repeating: 0, count: Int(starts.last!))
+        for (node, entry) in entryOfNode.entries.enumerated() where entry &- low < width {
+            nodes[Int(next[Int(entry - low)])] = UInt32(node)
+            next[Int(entry - low)] += 1
+        }
+        self.starts = starts
+        self.nodes = nodes
+    }
+
+    func nodes(of entry: Int) -> ArraySlice<UInt32> {
+        let slot = entry - entries.lowerBound
+        return nodes[Int(starts[slot])..<Int(starts[slot + 1])]
+    }
+}
+
+/// Runs two independent stages at once: `first` on a thread of its own, `second` on the
+/// caller's. Returns when both have; rethrows the first's error, then the second's.
+func inParallel<A, B>(_ first: () throws -> A, _ second: () throws -> B) throws -> (A, B) {
+    try withoutActuallyEscaping(first) { first in
+        let task = ThreadTask(first)
+        let thread = Thread { task.run() }
+        thread.stackSize = 8 << 20
+        thread.start()
+        let secondResult = Result { try second() }
+        return (try task.wait(), try secondResult.get())
+    }
+}
+
+/// A body run on another thread and its result. The body and the result are touched only by
+/// that thread until it signals `done`, and by the caller only after waiting on `done`: that
+/// makes the @unchecked Sendable sound. The body is let go before the signal, so that it does
+/// not outlive `withoutActuallyEscaping`.
+private final class ThreadTask<A>: @unchecked Sendable {
+    private var body: (() throws -> A)?
+    private var result: Result<A, Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping () throws -> A) {
+        self.body = body
+    }
+
+    func run() {
+        result = Result { try body!() }
+        body = nil
+        done.signal()
+    }
+
+    func wait() throws -> A {
+        done.wait()
+        return try result!.get()
+    }
+}
+
+/// The entry records and ids of one input, held apart from its database value (they are
+/// plain views: reading them retains nothing).
+struct InputEntries {
+    /// The input's position among the merger's inputs (errors name its file through it).
+    let input: Int
+    let entries: EntryTable
+    let ids: StringPool
+
+    init(database: HashDatabase, input: Int) {
+        self.input = input
+        entries = database.entries
+        ids = database.ids
+    }
+
+    func record(_ entry: Int) throws(InputEntryError) -> EntryTable.Record {
+        guard let record = entries.record(entry) else {
+            throw InputEntryError(input: input, detail: "entry \(entry) does not exist (\(entries.count) entries)")
+        }
+        return record
+    }
+
+    /// One spilled row per id of the entry (one without an id when its id was made up: the
+    /// merged entry makes its own).
+    func appendRows(of entry: Int, labelSet: (Int) -> UInt32, to rows: inout [SpilledRow], ids arena: ByteBuffer) throws {
+        let record = try record(entry)
+        let added = record.added == 0 ? nil : record.added
+        let set = labelSet(record.labelSet)
+        guard !record.hasGeneratedID, record.idCount > 0 else {
+            rows.append(SpilledRow(labelSet: set, added: added))
+            return
+        }
+        for offset in 0..<record.idCount {
+            guard let id = ids.bytes(record.firstID + offset) else {
+                throw InputEntryError(input: input, detail: "entry \(entry) refers to id \(record.firstID + offset), which is missing")
+            }
+            let start = arena.count
+            arena.append(id)
+            rows.append(SpilledRow(labelSet: set, added: added, id: start..<arena.count))
+        }
+    }
+}
+
+/// A damaged input entry, named by the input's position (turned into a `DatabaseError`
+/// naming the file by the merger).
+struct InputEntryError: Error {
+    let input: Int
+    let detail: String
 }

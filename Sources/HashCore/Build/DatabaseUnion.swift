@@ -14,6 +14,10 @@ struct DatabaseUnion {
     }
 
     let inputs: [Input]
+    /// Each input's first node and entry count, apart from the databases: hot loops read
+    /// these without copying a database value (and retaining its references).
+    let bases: [Int]
+    let entryCounts: [Int]
     let nodeCount: Int
     /// Nodes left out before linking (a source filter): they link nothing and become nothing.
     let excluded: NodeSet
@@ -33,6 +37,8 @@ struct DatabaseUnion {
 
     init(databases: [HashDatabase], excluded: NodeSet?, tombstones: [Tombstone], keyStreamPath: String) throws {
         let bases = Self.bases(of: databases)
+        self.bases = bases
+        entryCounts = databases.map(\.entryCount)
         inputs = zip(databases, bases).map { Input(database: $0, base: $1) }
         nodeCount = databases.reduce(0) { $0 + $1.entryCount }
         guard nodeCount <= DatabaseBuilder.maximumRows else {
@@ -56,34 +62,49 @@ struct DatabaseUnion {
     /// The input a node comes from, and its entry there.
     func locate(_ node: Int) -> (input: Int, entry: Int) {
         var low = 0
-        var high = inputs.count - 1
+        var high = bases.count - 1
         while low < high {
             let middle = (low + high + 1) / 2
-            if inputs[middle].base <= node { low = middle } else { high = middle - 1 }
+            if bases[middle] <= node { low = middle } else { high = middle - 1 }
         }
-        return (low, node - inputs[low].base)
+        return (low, node - bases[low])
     }
 
     /// Walks every key of every input in order, uniting the nodes that share one: the united
     /// sets, the number of distinct keys, and the distinct keys of each kind.
-    mutating func link() throws -> (forest: UnionFind, distinctKeys: Int, keyCounts: [Int]) {
+    mutating func link(progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws
+        -> (forest: UnionFind, distinctKeys: Int, keyCounts: [Int]) {
         guard var linker else { preconditionFailure("link is called once") }
         self.linker = nil  // so that the forest below is the only reference to its nodes
         var hasDigest = NodeSet(count: nodeCount)
+        let total = inputs.reduce(0) { sum, input in sum + DigestKind.allCases.reduce(input.database.pdqCount) { $0 + input.database.digestCount($1) } }
+        var done = 0
         for kind in DigestKind.allCases {
-            let indexes = inputs.map { $0.database.index(kind) }
+            var keys = KWayMerge(inputs.map { $0.database.index(kind) })
             let kindCode = LinkKey.kindCode(kind)
-            try mergeSorted(counts: indexes.map(\.count), key: { indexes[$0].key($1) }) { input, position, key in
-                let node = try node(input: input, entry: indexes[input].entry(position))
-                guard !excluded.contains(node) else { return }
+            while let (input, position, key) = keys.next() {
+                done += 1
+                if BuildProgress.due(done) { progress(done, total) }
+                if let ahead = keys.entry(input: input, position: position + Self.prefetchDistance) {
+                    linker.prefetch(row: bases[input] + ahead)
+                }
+                if position % (4 << 20) == 0 { inputs[input].database.releasePages() }
+                let node = try node(input: input, entry: keys.sources[input].entry(position))
+                guard !excluded.contains(node) else { continue }
                 hasDigest.insert(node)
                 try linker.link(kind: kindCode, value: key, row: node)
             }
         }
-        let tables = inputs.map { $0.database.pdq }
-        try mergeSorted(counts: tables.map(\.count), key: { tables[$0].hash($1).bits }) { input, position, key in
-            let node = try node(input: input, entry: tables[input].entry(position))
-            guard !excluded.contains(node), !hasDigest.contains(node) else { return }
+        var hashes = KWayMerge(inputs.map { $0.database.pdq })
+        while let (input, position, key) = hashes.next() {
+            done += 1
+            if BuildProgress.due(done) { progress(done, total) }
+            if let ahead = hashes.entry(input: input, position: position + Self.prefetchDistance) {
+                linker.prefetch(row: bases[input] + ahead)
+            }
+            if position % (4 << 20) == 0 { inputs[input].database.releasePages() }
+            let node = try node(input: input, entry: hashes.sources[input].entry(position))
+            guard !excluded.contains(node), !hasDigest.contains(node) else { continue }
             try linker.link(kind: LinkKey.pdqKind, value: key, row: node)
         }
         let keyCounts = linker.keyCounts
@@ -91,32 +112,64 @@ struct DatabaseUnion {
         return (forest, distinctKeys, keyCounts)
     }
 
+    /// How many keys ahead a linking loop prefetches the node it will need.
+    static let prefetchDistance = 16
+
     /// The node of entry `entry` of input `input`, checked: a damaged input is refused, never
     /// read out of bounds.
+    @inline(__always)
     func node(input: Int, entry: Int) throws(DatabaseError) -> Int {
-        let database = inputs[input].database
-        guard entry >= 0 && entry < database.entryCount else {
-            throw .corrupt(path: database.path, detail: "a key refers to entry \(entry) of \(database.entryCount)")
+        guard entry >= 0 && entry < entryCounts[input] else {
+            throw .corrupt(path: inputs[input].database.path, detail: "a key refers to entry \(entry) of \(entryCounts[input])")
         }
-        return inputs[input].base + entry
+        return bases[input] + entry
+    }
+}
+
+/// A sorted sequence of keys, each held by an entry: a digest index, a PDQ table.
+protocol SortedKeySource {
+    var count: Int { get }
+    func key(_ position: Int) -> Bytes32
+    func entry(_ position: Int) -> Int
+}
+
+extension DigestIndex: SortedKeySource {}
+
+extension PDQTable: SortedKeySource {
+    @inline(__always) func key(_ position: Int) -> Bytes32 { hash(position).bits }
+}
+
+/// Several sorted key sequences read as one, in key order (ties in the order of the sources).
+struct KWayMerge<Source: SortedKeySource> {
+    let sources: [Source]
+    private var cursors: [Int]
+    private var heads: [Bytes32]
+
+    init(_ sources: [Source]) {
+        self.sources = sources
+        cursors = [Int](repeating: 0, count: sources.count)
+        heads = sources.map { $0.count > 0 ? $0.key(0) : .zero }
     }
 
-    /// Calls `body` for every (input, position, key) of k sorted sequences, in key order (ties
-    /// in input order).
-    func mergeSorted(counts: [Int], key: (Int, Int) -> Bytes32, _ body: (Int, Int, Bytes32) throws -> Void) throws {
-        var cursors = [Int](repeating: 0, count: counts.count)
-        var heads: [Bytes32?] = counts.indices.map { counts[$0] > 0 ? key($0, 0) : nil }
-        while true {
-            var best = -1
-            for input in heads.indices {
-                guard let head = heads[input] else { continue }
-                if best < 0 || head < heads[best]! { best = input }
-            }
-            guard best >= 0 else { return }
-            try body(best, cursors[best], heads[best]!)
-            cursors[best] += 1
-            heads[best] = cursors[best] < counts[best] ? key(best, cursors[best]) : nil
+    /// The next (source, position, key), or nil when every source is done.
+    @inline(__always)
+    mutating func next() -> (Int, Int, Bytes32)? {
+        var best = -1
+        for source in sources.indices where cursors[source] < sources[source].count {
+            if best < 0 || heads[source] < heads[best] { best = source }
         }
+        guard best >= 0 else { return nil }
+        let position = cursors[best]
+        let key = heads[best]
+        cursors[best] = position + 1
+        if position + 1 < sources[best].count { heads[best] = sources[best].key(position + 1) }
+        return (best, position, key)
+    }
+
+    /// The entry at `position` of a source, if it has one there (for looking ahead).
+    @inline(__always)
+    func entry(input: Int, position: Int) -> Int? {
+        position < sources[input].count ? sources[input].entry(position) : nil
     }
 }
 

@@ -20,49 +20,24 @@ enum NearIndexBuilder {
         return (256 + bits - 1) / bits
     }
 
-    /// The index section for the PDQ hashes in `hashesFile` (`count` hashes of 32 bytes,
-    /// sorted, repeats adjacent), or nil when there are too few to need one (unless a table
-    /// count is requested).
+    /// Places the index for the PDQ hashes in `hashesFile` (`count` hashes of 32 bytes, sorted,
+    /// repeats adjacent) in `output`, unless there are too few to need one (and no table count
+    /// is requested).
     ///
-    /// Memory: 4 bytes a distinct hash for their positions, 4 more for each table whose
-    /// substrings are held at once, and per table being sorted its directory plus a slice of
-    /// its rows. As many tables as `memoryBudget` allows share one read of the hashes.
-    static func build(hashesFile: String, count: Int, workDirectory: String, tableCount requested: Int? = nil,
-                      memoryBudget: Int = 1 << 30) throws -> SectionContent? {
-        guard count < Int(UInt32.max) else { return nil }
-        let positions = try distinctPositions(hashesFile)
+    /// Memory: 4 bytes a distinct hash for each table whose substrings are held at once, and
+    /// per table being sorted its directory plus a slice of its rows (see below).
+    static func build(hashesFile: String, count: Int, into output: DatabaseOutput, tableCount requested: Int? = nil,
+                      memoryBudget: Int = 1 << 30) throws {
+        guard count < Int(UInt32.max) else { return }
+        let positions = try DistinctPositions(hashesFile: hashesFile)
         let distinctCount = positions.count
-        guard distinctCount >= (requested == nil ? minimumHashes : 1) else { return nil }
+        guard distinctCount >= (requested == nil ? minimumHashes : 1) else { return }
         // At least 11 tables, so that no substring exceeds 24 bits.
         let tables = max(requested ?? tableCount(forHashes: distinctCount), (256 + maximumTableBits - 1) / maximumTableBits)
         let layout = TableLayout(tables: tables)
         let permutation = BitPermutation.shuffled(seed: permutationSeed)
 
-        let sortsAtOnce = min(tables, max(1, ProcessInfo.processInfo.activeProcessorCount))
-        let sliceRows = max(1 << 16, min(distinctCount, 16 << 20))
-        let perSort = (1 << layout.widths.max()!) * 4 + sliceRows * 4
-        let forSubstrings = memoryBudget - distinctCount * 4 - sortsAtOnce * perSort
-        let tablesPerPass = max(1, min(tables, forSubstrings / max(1, distinctCount * 4)))
-
-        for first in stride(from: 0, to: tables, by: tablesPerPass) {
-            let batch = Array(first..<min(tables, first + tablesPerPass))
-            let substrings = try readSubstrings(hashesFile, tables: batch, layout: layout, permutation: permutation, distinctCount: distinctCount)
-            let failures = FailureCollector()
-            for group in stride(from: 0, to: batch.count, by: sortsAtOnce) {
-                let members = Array(batch[group..<min(batch.count, group + sortsAtOnce)])
-                DispatchQueue.concurrentPerform(iterations: members.count) { member in
-                    let table = members[member]
-                    do {
-                        try sortTable(substrings[table - first], positions: positions, bits: layout.widths[table], sliceRows: sliceRows,
-                                      directoryPath: directoryPath(workDirectory, table), rowsPath: rowsPath(workDirectory, table))
-                    } catch {
-                        failures.record(error)
-                    }
-                }
-                if let failure = failures.first { throw failure }
-            }
-        }
-
+        // The section: header, permutation, table records, then each table's directory and rows.
         let recordsStart = NearIndex.headerSize + NearIndex.permutationSize
         var offset = align64(recordsStart + tables * NearIndex.tableRecordSize)
         var header = LittleEndianBytes()
@@ -71,20 +46,60 @@ enum NearIndexBuilder {
         header.int(distinctCount)
         header.padTo(NearIndex.headerSize)
         header.raw(permutation.destinations)
-        var pieces: [SectionContent.Piece] = []
-        var records = LittleEndianBytes()
+        var places: [(directory: Int, rows: Int)] = []
         for table in 0..<tables {
             let directoryLength = ((1 << layout.widths[table]) + 1) * 4
             let rowsOffset = align64(offset + directoryLength)
-            records.u32(UInt32(layout.widths[table]))
-            records.u32(0)
-            records.int(offset)
-            records.int(rowsOffset)
-            records.int(0)
-            offset = align64(rowsOffset + distinctCount * 4)
-            pieces += [.alignTo64, .file(directoryPath(workDirectory, table)), .alignTo64, .file(rowsPath(workDirectory, table))]
+            header.u32(UInt32(layout.widths[table]))
+            header.u32(0)
+            header.int(offset)
+            header.int(rowsOffset)
+            header.int(0)
+            places.append((offset, rowsOffset))
+            offset = rowsOffset + distinctCount * 4
+            if table < tables - 1 { offset = align64(offset) }
         }
-        return SectionContent(kind: .nearIndex, count: distinctCount, pieces: [.bytes(header.bytes + records.bytes)] + pieces)
+        let start = output.reserve(.nearIndex, count: distinctCount, length: offset)
+        let tablePlaces = places
+        let headerWriter = output.writer(at: start, bufferSize: 4096)
+        try headerWriter.write(header.bytes)
+        try headerWriter.close()
+
+        // Memory: each table sorted holds its substrings (4 bytes a hash), its directory and a
+        // slice of its rows; as many tables as the budget allows share a pass over the hashes,
+        // and up to one per core sort at once.
+        let sliceRows = max(1 << 16, min(distinctCount, 4 << 20))
+        let perSort = (1 << layout.widths.max()!) * 4 + sliceRows * 4
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let tablesPerPass = max(1, min(tables, (memoryBudget - cores * perSort) / max(1, distinctCount * 4)))
+        let sortsAtOnce = min(cores, tablesPerPass)
+        // With several passes, the distinct hashes are permuted once into a file the passes read.
+        var permutedFile: String?
+        if tablesPerPass < tables {
+            permutedFile = hashesFile + ".permuted"
+            try writePermuted(hashesFile, permutation: permutation, to: permutedFile!)
+        }
+        defer { if let permutedFile { try? FileManager.default.removeItem(atPath: permutedFile) } }
+        for first in stride(from: 0, to: tables, by: tablesPerPass) {
+            let batch = Array(first..<min(tables, first + tablesPerPass))
+            let substrings = try readSubstrings(permutedFile ?? hashesFile, permutation: permutedFile == nil ? permutation : nil,
+                                                tables: batch, layout: layout, distinctCount: distinctCount)
+            let failures = FailureCollector()
+            for group in stride(from: 0, to: batch.count, by: sortsAtOnce) {
+                let members = Array(batch[group..<min(batch.count, group + sortsAtOnce)])
+                DispatchQueue.concurrentPerform(iterations: members.count) { member in
+                    let table = members[member]
+                    do {
+                        try sortTable(substrings[table - first], positions: positions, bits: layout.widths[table], sliceRows: sliceRows,
+                                      directory: output.writer(at: start + tablePlaces[table].directory, bufferSize: 4 << 20),
+                                      rows: output.writer(at: start + tablePlaces[table].rows, bufferSize: 4 << 20))
+                    } catch {
+                        failures.record(error)
+                    }
+                }
+                if let failure = failures.first { throw failure }
+            }
+        }
     }
 
     /// Where each table's substring lies in the permuted hash: consecutive, the wider first.
@@ -104,34 +119,38 @@ enum NearIndexBuilder {
         }
     }
 
-    private static func directoryPath(_ directory: String, _ table: Int) -> String { "\(directory)/near-\(table).directory" }
-    private static func rowsPath(_ directory: String, _ table: Int) -> String { "\(directory)/near-\(table).rows" }
-
-    /// For each distinct hash, the first position of its run of equals.
-    private static func distinctPositions(_ hashesFile: String) throws -> [UInt32] {
-        var positions: [UInt32] = []
+    /// Writes each distinct hash of `hashesFile`, permuted, to `path`.
+    private static func writePermuted(_ hashesFile: String, permutation: BitPermutation, to path: String) throws {
+        let output = try BufferedFileWriter(path: path, bufferSize: 4 << 20)
         var previous: Bytes32?
-        var position: UInt32 = 0
-        try forEachHash(in: hashesFile) { pointer in
-            let hash = Bytes32(loadingFrom: pointer)
-            if hash != previous { positions.append(position) }
-            previous = hash
-            position += 1
-        }
-        return positions
-    }
-
-    /// The substring values of each distinct hash for the tables in `tables`, one array a table.
-    private static func readSubstrings(_ hashesFile: String, tables: [Int], layout: TableLayout, permutation: BitPermutation,
-                                       distinctCount: Int) throws -> [[UInt32]] {
-        var substrings = tables.map { _ in [UInt32](repeating: 0, count: distinctCount) }
-        var previous: Bytes32?
-        var distinct = 0
         try forEachHash(in: hashesFile) { pointer in
             let hash = Bytes32(loadingFrom: pointer)
             guard hash != previous else { return }
             previous = hash
-            let permuted = permutation.apply(bytesAt: pointer)
+            try output.write(permutation.apply(bytesAt: pointer))
+        }
+        try output.close()
+    }
+
+    /// The substring values of each distinct hash for the tables in `tables`, one array a
+    /// table: from the sorted hashes (repeats skipped) with `permutation`, or from a file of
+    /// distinct hashes already permuted (nil).
+    private static func readSubstrings(_ file: String, permutation: BitPermutation?, tables: [Int], layout: TableLayout,
+                                       distinctCount: Int) throws -> [[UInt32]] {
+        var substrings = tables.map { _ in [UInt32](repeating: 0, count: distinctCount) }
+        var previous: Bytes32?
+        var distinct = 0
+        try forEachHash(in: file) { pointer in
+            let permuted: Bytes32
+            if let permutation {
+                let hash = Bytes32(loadingFrom: pointer)
+                guard hash != previous else { return }
+                previous = hash
+                permuted = permutation.apply(bytesAt: pointer)
+            } else {
+                permuted = Bytes32(loadingFrom: pointer)
+            }
+            guard distinct < distinctCount else { throw InputError(file: file, reason: "more distinct hashes than counted") }
             for (slot, table) in tables.enumerated() {
                 substrings[slot][distinct] = UInt32(permuted.bits(from: layout.starts[table], count: layout.widths[table]))
             }
@@ -143,15 +162,14 @@ enum NearIndexBuilder {
     /// One table: a counting sort of the distinct hashes' positions by substring value (stable,
     /// so positions ascend within a value). The counts become the directory; the rows are
     /// scattered a slice of values at a time, so that only a slice is held.
-    private static func sortTable(_ values: [UInt32], positions: [UInt32], bits: Int, sliceRows: Int,
-                                  directoryPath: String, rowsPath: String) throws {
+    private static func sortTable(_ values: [UInt32], positions: DistinctPositions, bits: Int, sliceRows: Int,
+                                  directory: BufferedFileWriter, rows: BufferedFileWriter) throws {
         let valueCount = 1 << bits
         var cursor = [UInt32](repeating: 0, count: valueCount + 1)
         cursor.withUnsafeMutableBufferPointer { counts in
             for value in values { counts[Int(value) + 1] += 1 }
             for index in 1..<counts.count { counts[index] += counts[index - 1] }
         }
-        let directory = try BufferedFileWriter(path: directoryPath, bufferSize: 4 << 20)
         try cursor.withUnsafeBufferPointer { try directory.writeLittleEndian(words: $0) }
         try directory.close()
 
@@ -168,7 +186,6 @@ enum NearIndexBuilder {
             }
             cuts.append(max(start + 1, low))
         }
-        let rows = try BufferedFileWriter(path: rowsPath, bufferSize: 4 << 20)
         var slice = [UInt32](repeating: 0, count: sliceRows)
         for (lower, upper) in zip(cuts, cuts.dropFirst()) {
             let base = cursor[lower]
@@ -177,7 +194,9 @@ enum NearIndexBuilder {
             let range = UInt32(lower)..<UInt32(upper)
             cursor.withUnsafeMutableBufferPointer { next in
                 slice.withUnsafeMutableBufferPointer { out in
-                    for (value, position) in zip(values, positions) where range.contains(value) {
+                    positions.forEach { index, position in
+                        let value = values[index]
+                        guard range.contains(value) else { return }
                         out[Int(next[Int(value)] - base)] = position
                         next[Int(value)] += 1
                     }
@@ -191,7 +210,7 @@ enum NearIndexBuilder {
     private static func align64(_ offset: Int) -> Int { (offset + 63) / 64 * 64 }
 
     /// Calls `body` with a pointer to each 32-byte hash of the file, read in large chunks.
-    private static func forEachHash(in path: String, _ body: (UnsafeRawPointer) throws -> Void) throws {
+    static func forEachHash(in path: String, _ body: (UnsafeRawPointer) throws -> Void) throws {
         let reader = try BufferedFileReader(path: path, bufferSize: 4 << 20)
         while let chunk = try reader.readAvailable(maximum: 32 * 65_536) {
             var offset = 0
@@ -205,6 +224,54 @@ enum NearIndexBuilder {
                 var joined = [UInt8](UnsafeRawBufferPointer(rebasing: chunk[offset...]))
                 joined += rest
                 try joined.withUnsafeBytes { try body($0.baseAddress!) }
+            }
+        }
+    }
+}
+
+/// The PDQ table position of each distinct hash: the first row of its run of equal hashes.
+/// Held as the runs of more than one row only (most hashes are distinct): distinct hash i is
+/// at row i plus the rows repeated before it.
+struct DistinctPositions: Sendable {
+    /// Distinct hashes.
+    let count: Int
+    /// For each run of equal hashes longer than one: its distinct index, and the rows repeated
+    /// up to and including it. Ascending.
+    private let repeats: [(index: Int, repeatedThrough: Int)]
+
+    init(hashesFile: String) throws {
+        var repeats: [(Int, Int)] = []
+        var previous: Bytes32?
+        var distinct = 0
+        var repeated = 0
+        try NearIndexBuilder.forEachHash(in: hashesFile) { pointer in
+            let hash = Bytes32(loadingFrom: pointer)
+            if hash == previous {
+                repeated += 1
+                if repeats.last?.0 == distinct - 1 {
+                    repeats[repeats.count - 1].1 = repeated
+                } else {
+                    repeats.append((distinct - 1, repeated))
+                }
+            } else {
+                distinct += 1
+            }
+            previous = hash
+        }
+        count = distinct
+        self.repeats = repeats
+    }
+
+    /// Calls `body` with each distinct index and its row, in order.
+    @inline(__always)
+    func forEach(_ body: (Int, UInt32) -> Void) {
+        var nextRepeat = 0
+        var repeatedBefore = 0
+        for index in 0..<count {
+            body(index, UInt32(index + repeatedBefore))
+            if nextRepeat < repeats.count && repeats[nextRepeat].index == index {
+                repeatedBefore = repeats[nextRepeat].repeatedThrough
+                nextRepeat += 1
             }
         }
     }

@@ -9,6 +9,11 @@ enum DatabaseFormat {
     static let headerSize = 128
     static let sectionRecordSize = 32
     static let sectionAlignment = 64
+
+    /// `offset` rounded up to a multiple of `sectionAlignment`.
+    static func align(_ offset: Int) -> Int {
+        (offset + sectionAlignment - 1) / sectionAlignment * sectionAlignment
+    }
     /// More sections than any version defines: a reader refuses the file (open stays cheap).
     static let maximumSections = 256
     static let checksumOffset = 64

@@ -199,6 +199,12 @@ public struct HashDatabase: Sendable {
         }
     }
 
+    /// Lets go of the file's pages this process has read (a long pass over a large database
+    /// calls this to keep its resident memory bounded; see `MappedFile.releasePages`).
+    public func releasePages() {
+        file.releasePages()
+    }
+
     /// Reads the near-match index once from start to end, so that the kernel maps it in large
     /// pages where it can (random first touches leave 4 KiB pages, and the index is read at
     /// random: its queries then miss the TLB on every probe). For a long-running reader such

@@ -22,9 +22,16 @@ public struct FileIOError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Appends bytes to a file through a large buffer. Call `close()` (or `sync()` then `close()`)
 /// to find out whether everything reached the file; `deinit` only releases the descriptor.
+///
+/// A writer either owns its file and appends to it, or is placed at an offset of a file
+/// another object owns (`DatabaseOutput`), writing there with positioned writes, so that
+/// several writers (on several threads) fill disjoint parts of one file.
 public final class BufferedFileWriter {
     public let path: String
     private let descriptor: FileDescriptor
+    private let ownsDescriptor: Bool
+    /// For a placed writer, where its next flushed byte goes.
+    private var filePosition: Int?
     private var buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     private var closed = false
@@ -39,12 +46,23 @@ public final class BufferedFileWriter {
         } catch {
             throw FileIOError(path: path, operation: "create", errno: error as? Errno ?? .ioError)
         }
+        ownsDescriptor = true
+        buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
+    }
+
+    /// A writer placed at `offset` of a file whose descriptor the caller keeps open (and
+    /// closes) for longer than this writer lives.
+    init(placedIn descriptor: FileDescriptor, path: String, at offset: Int, bufferSize: Int = 1 << 20) {
+        self.path = path
+        self.descriptor = descriptor
+        ownsDescriptor = false
+        filePosition = offset
         buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
     }
 
     deinit {
         buffer.deallocate()
-        if !closed {
+        if !closed && ownsDescriptor {
             try? descriptor.close()
         }
     }
@@ -154,6 +172,7 @@ public final class BufferedFileWriter {
         guard !closed else { return }
         try flush()
         closed = true
+        guard ownsDescriptor else { return }
         do {
             try descriptor.close()
         } catch {
@@ -163,7 +182,12 @@ public final class BufferedFileWriter {
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(FileIOError) {
         do {
-            _ = try descriptor.writeAll(bytes)
+            if let position = filePosition {
+                _ = try descriptor.writeAll(toAbsoluteOffset: Int64(position), bytes)
+                filePosition = position + bytes.count
+            } else {
+                _ = try descriptor.writeAll(bytes)
+            }
         } catch {
             throw FileIOError(path: path, operation: "write", errno: error as? Errno ?? .ioError)
         }

@@ -83,6 +83,18 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// Lets go of the pages of a range this process has read: they leave its resident set (the
+    /// kernel's page cache keeps them, so reading them again costs a minor fault). Long passes
+    /// over large inputs call this behind them to keep their memory bounded.
+    public func releasePages(offset: Int = 0, length: Int? = nil) {
+        guard let mapping else { return }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (offset + pageSize - 1) / pageSize * pageSize
+        let end = min(count, offset + (length ?? count))
+        guard end > start else { return }
+        madvise(mapping + start, end - start, MADV_DONTNEED)
+    }
+
     /// Tells the kernel a range will be read soon, in order.
     public func adviseSequential(offset: Int, length: Int) {
         guard let mapping, length > 0 else { return }

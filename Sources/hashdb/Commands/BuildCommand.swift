@@ -76,7 +76,7 @@ struct BuildCommand: ParsableCommand {
             builder.restoreManifest(feeder.restoredManifests[0].manifest, createdAt: feeder.restoredManifests[0].created)
         }
         builder.setManifestOption("strict", lists.strict ? "true" : "false")
-        let summary = try builder.write(progress: reporter.stage)
+        let summary = try builder.write(progress: reporter.report)
         reporter.finish()
         feeder.reportRejections()
         let digests = DigestKind.allCases.map { "\($0.rawValue) \(summary.digests[$0] ?? 0)" }.joined(separator: ", ")

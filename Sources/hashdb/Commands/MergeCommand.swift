@@ -177,8 +177,7 @@ struct MergeOptions: ParsableArguments {
         if !keepSources.isEmpty { merger.setManifestOption("keep-source", keepSources.sorted().joined(separator: ";")) }
         if !dropSources.isEmpty { merger.setManifestOption("drop-source", dropSources.sorted().joined(separator: ";")) }
 
-        reporter.stage("linking")
-        let summary = try merger.write(operation, progress: reporter.stage)
+        let summary = try merger.write(operation, progress: reporter.report)
         reporter.finish()
 
         let digests = DigestKind.allCases.map { "\($0.rawValue) \(summary.digests[$0] ?? 0)" }.joined(separator: ", ")

@@ -92,7 +92,7 @@ extension DatabaseMerger: AnnotationSink {}
 /// Sort memory and stage reports, shared by the commands that write databases.
 struct WriteOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Memory for sort buffers, in MiB (the job needs about this plus 8 bytes a row or input entry).", valueName: "MiB"))
-    var memory: Int = 1024
+    var memory: Int = 512
 
     @Flag(help: "Report each stage, with its time, on standard error.")
     var verbose = false
@@ -139,6 +139,22 @@ final class StageReporter {
         stageStart = ContinuousClock.now
         stageName = name
         progress?.update("\(name)…", force: true)
+    }
+
+    /// A report from a build or merge: a new stage, or how far the current one is.
+    func report(_ report: BuildProgress) {
+        if report.stage != stageName { stage(report.stage) }
+        guard let total = report.total, total > 0, report.done > 0 else { return }
+        progress?.update(Self.bar(report.stage, done: report.done, total: total))
+    }
+
+    /// "writing entries [#########.........]  47%"
+    static func bar(_ label: String, done: Int, total: Int) -> String {
+        let fraction = min(1, Double(done) / Double(total))
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        return "\(label) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            + String(format: "%3.0f%%", fraction * 100)
     }
 
     func finish() {

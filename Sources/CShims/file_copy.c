@@ -1,0 +1,11 @@
+#define _GNU_SOURCE
+#include <unistd.h>
+#include "CFileCopy.h"
+
+ssize_t hdb_copy_file_range(int input, int64_t *input_offset, int output, int64_t *output_offset, size_t length) {
+    loff_t in = *input_offset, out = *output_offset;
+    ssize_t copied = copy_file_range(input, &in, output, &out, length, 0);
+    *input_offset = in;
+    *output_offset = out;
+    return copied;
+}

@@ -14,11 +14,19 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "HashCore", targets: ["HashCore"]),
+        .library(name: "HashServer", targets: ["HashServer"]),
         .executable(name: "hashdb", targets: ["hashdb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries from Debian packages (scripts/install-deps installs them).
@@ -43,11 +51,31 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: cpuSettings),
+        // The HTTP screening service (hashdb serve): the app is built by buildApplication(_:).
+        .target(
+            name: "HashServer",
+            dependencies: [
+                "HashCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: cpuSettings),
         .executableTarget(
             name: "hashdb",
             dependencies: [
                 "HashCore",
+                "HashServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: cpuSettings),
         // Writes Fixtures/images and Fixtures/bad (see Fixtures/generate).
@@ -56,5 +84,11 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HashCoreTests", dependencies: ["HashCore", "TestSupport", "CSQLite"], swiftSettings: cpuSettings),
         .testTarget(name: "hashdbTests", dependencies: ["hashdb", "HashCore", "TestSupport"]),
+        .testTarget(
+            name: "HashServerTests",
+            dependencies: [
+                "HashServer", "HashCore", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
     ]
 )

@@ -18,76 +18,6 @@ func write(_ bytes: [UInt8], to relativePath: String) throws {
 
 // MARK: Content
 
-/// A small deterministic random number generator (SplitMix64), so fixtures never change.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-
-    mutating func unit() -> Double {
-        Double(next() >> 11) / Double(1 << 53)
-    }
-}
-
-/// An abstract scene (gradient, shapes, stripes): plenty of structure for PDQ, nothing that
-/// resembles a photograph of anyone.
-func scene(width: Int, height: Int, seed: UInt64) -> RGBImage {
-    var random = SplitMix64(state: seed)
-    var pixels = [UInt8](repeating: 0, count: width * height * 3)
-    let from = (0..<3).map { _ in random.unit() * 255 }
-    let to = (0..<3).map { _ in random.unit() * 255 }
-    let angle = random.unit() * .pi
-    let (dx, dy) = (cos(angle), sin(angle))
-    for y in 0..<height {
-        for x in 0..<width {
-            let t = max(0, min(1, (Double(x) / Double(width) * dx + Double(y) / Double(height) * dy + 1) / 2))
-            for c in 0..<3 {
-                pixels[(y * width + x) * 3 + c] = UInt8(from[c] + (to[c] - from[c]) * t)
-            }
-        }
-    }
-    for _ in 0..<14 {
-        let color = (0..<3).map { _ in UInt8(random.int(0...255)) }
-        let cx = random.int(0...width - 1)
-        let cy = random.int(0...height - 1)
-        let rx = random.int(max(2, width / 20)...max(3, width / 4))
-        let ry = random.int(max(2, height / 20)...max(3, height / 4))
-        let ellipse = random.int(0...1) == 1
-        for y in max(0, cy - ry)..<min(height, cy + ry) {
-            for x in max(0, cx - rx)..<min(width, cx + rx) {
-                if ellipse {
-                    let u = Double(x - cx) / Double(rx)
-                    let v = Double(y - cy) / Double(ry)
-                    if u * u + v * v > 1 { continue }
-                }
-                for c in 0..<3 {
-                    pixels[(y * width + x) * 3 + c] = color[c]
-                }
-            }
-        }
-    }
-    let period = Double(random.int(6...24))
-    for y in 0..<height {
-        for x in 0..<width where Int(Double(x + y) / period) % 5 == 0 {
-            for c in 0..<3 {
-                let index = (y * width + x) * 3 + c
-                pixels[index] = UInt8(Int(pixels[index]) * 3 / 4)
-            }
-        }
-    }
-    return RGBImage(width: width, height: height, pixels: pixels)
-}
-
 func grey(_ image: RGBImage) -> [UInt8] {
     (0..<(image.width * image.height)).map { (index: Int) -> UInt8 in
         let red: Int = Int(image.pixels[3 * index]) * 299
@@ -131,7 +61,7 @@ func pack(_ samples: [Int], width: Int, channels: Int, bits: Int) -> [UInt8] {
     return bytes
 }
 
-let base = scene(width: 320, height: 240, seed: 1)
+let base = SyntheticImage.scene(width: 320, height: 240, seed: 1)
 let greyBase = grey(base)
 
 // MARK: JPEG
@@ -142,9 +72,9 @@ try write(ImageEncoder.jpeg(samples: greyBase, width: 320, height: 240, componen
           to: "images/jpeg/grayscale.jpg")
 try write(ImageEncoder.jpeg(base, options: .init(colorSpace: .rgb)), to: "images/jpeg/rgb-colorspace.jpg")
 try write(ImageEncoder.jpeg(base, options: .init(quality: 10)), to: "images/jpeg/quality-10.jpg")
-let odd = scene(width: 333, height: 217, seed: 2)
+let odd = SyntheticImage.scene(width: 333, height: 217, seed: 2)
 try write(ImageEncoder.jpeg(odd), to: "images/jpeg/odd-size-333x217.jpg")
-try write(ImageEncoder.jpeg(scene(width: 4, height: 3, seed: 3)), to: "images/jpeg/tiny-4x3.jpg")
+try write(ImageEncoder.jpeg(SyntheticImage.scene(width: 4, height: 3, seed: 3)), to: "images/jpeg/tiny-4x3.jpg")
 
 /// Adobe-style CMYK samples, stored inverted as Photoshop writes them.
 let cmyk: [UInt8] = (0..<(320 * 240)).flatMap { index -> [UInt8] in

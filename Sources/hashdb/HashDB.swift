@@ -1,7 +1,8 @@
 import ArgumentParser
+import HashCore
 
 @main
-struct HashDB: ParsableCommand {
+struct HashDB: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hashdb",
         abstract: "Match images against lists of known material, exactly and perceptually.",
@@ -11,11 +12,8 @@ struct HashDB: ParsableCommand {
 
             Start with `hashdb hash FILE...` to see what an image's fingerprints are.
             """,
-        version: HashDBVersion.current,
+        version: HashCoreVersion.current,
         subcommands: [HashCommand.self, BuildCommand.self, QueryCommand.self, InfoCommand.self, VerifyCommand.self,
-                      MergeCommand.self, SubtractCommand.self, IntersectCommand.self, DiffCommand.self, ExportCommand.self])
-}
-
-enum HashDBVersion {
-    static let current = "0.1.0"
+                      MergeCommand.self, SubtractCommand.self, IntersectCommand.self, DiffCommand.self, ExportCommand.self,
+                      ScanCommand.self, ServeCommand.self, KeyCommand.self])
 }

@@ -144,7 +144,8 @@ public final class DatabaseMerger {
         // Stage 2: what the operation keeps.
         progress?(BuildProgress(stage: "applying the \(operation.name)"))
         summary.droppedEntries = try dropGroups(for: operation, union: union, forest: &forest)
-        let entryOfNode = forest.entryNumbers(distinctKeys: distinctKeys)
+        // `consume`: the numbering rewrites the forest in place; a copy would double its memory.
+        let entryOfNode = (consume forest).entryNumbers(distinctKeys: distinctKeys)
         summary.entries = entryOfNode.entryCount
         summary.removedEntries = entryOfNode.removedSets - summary.filteredEntries - summary.droppedEntries
         let leftOut = entryOfNode.entries.lazy.filter { $0 == EntryNumbering.removed }.count
@@ -170,6 +171,7 @@ public final class DatabaseMerger {
         for node in 0..<union.nodeCount where entryOfNode.entries[node] != EntryNumbering.removed {
             let (input, inputEntry) = union.locate(node)
             try labelSets.markUsed(input: input, labelSet: inputEntries[input].record(inputEntry).labelSet)
+            if node % (4 << 20) == 0 { releaseInputPages() }
         }
         releaseInputPages()
         let rowLabelSets = try labelSets.finish()
@@ -203,6 +205,8 @@ public final class DatabaseMerger {
         groups = NodeGroups()
         releaseInputPages()
         try entryWriter.finishSections(labelNames: rowLabelSets.names)
+        // The id sorter's buffer goes before the index stage allocates its own.
+        try entryWriter.idSorter.finishInput()
 
         // Stages 4 and 5 at once: the digest indexes (from the key stream) and the id index, and
         // the PDQ table (a merge of the inputs') with its near index.

@@ -50,6 +50,19 @@ public final class BufferedFileWriter {
         buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
     }
 
+    /// Opens (or creates) the file to add to its end (a log that survives interruptions).
+    public init(appendingTo path: String, bufferSize: Int = 64 << 10) throws(FileIOError) {
+        self.path = path
+        do {
+            descriptor = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .append, .closeOnExec],
+                                                 permissions: [.ownerReadWrite])
+        } catch {
+            throw FileIOError(path: path, operation: "open for appending", errno: error as? Errno ?? .ioError)
+        }
+        ownsDescriptor = true
+        buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
+    }
+
     /// A writer placed at `offset` of a file whose descriptor the caller keeps open (and
     /// closes) for longer than this writer lives.
     init(placedIn descriptor: FileDescriptor, path: String, at offset: Int, bufferSize: Int = 1 << 20) {

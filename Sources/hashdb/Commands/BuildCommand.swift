@@ -26,9 +26,14 @@ struct BuildCommand: ParsableCommand {
             complete: a database being replaced stays intact until then. Memory is bounded \
             (external sorts in a working directory next to DB): --memory sets the sort buffers.
 
+            A hotline adds what its analysts classified after a scan with --scan-report (hashdb \
+            scan's JSON Lines report) and --labels (CSV: cluster or path, category, optionally \
+            source): every file of a labelled cluster becomes a row, so tomorrow's scan marks it known.
+
             Examples:
               hashdb build --output known.hdb --source nl-hotline --category A1 hotline.csv
               hashdb build --output known.hdb police.jsonl ncmec-pdq.tsv reviewed-images/
+              hashdb build --output today.hdb --source nl-hotline --scan-report scan.jsonl --labels labels.csv
             """)
 
     @Option(name: [.short, .long], help: ArgumentHelp("The database file to write.", valueName: "db"))
@@ -40,11 +45,18 @@ struct BuildCommand: ParsableCommand {
     @OptionGroup var jobs: JobsOption
     @OptionGroup var limitOptions: LimitOptions
 
+    @Option(help: ArgumentHelp("A hashdb scan report (JSON Lines) whose labelled files to add; needs --labels.", valueName: "report"))
+    var scanReport: String?
+
+    @Option(help: ArgumentHelp("An analyst's labels for --scan-report: CSV with cluster (or path) and category columns, optionally source.", valueName: "csv"))
+    var labels: String?
+
     @Argument(help: ArgumentHelp("Hash lists, image files and image directories.", valueName: "input"))
     var inputs: [String] = []
 
     func validate() throws {
-        guard !inputs.isEmpty else { throw ValidationError("name at least one input list, image or directory") }
+        guard (scanReport == nil) == (labels == nil) else { throw ValidationError("--scan-report and --labels go together") }
+        guard !inputs.isEmpty || scanReport != nil else { throw ValidationError("name at least one input list, image or directory") }
     }
 
     func run() throws {
@@ -65,6 +77,9 @@ struct BuildCommand: ParsableCommand {
             case .database:
                 throw ValidationError("\(input) is a database: combine databases with hashdb merge")
             }
+        }
+        if let scanReport, let labels {
+            try feeder.readLabelledScan(report: scanReport, labels: labels, defaults: lists.defaults(for: labels))
         }
         let annotationInputs = try annotations.read(into: builder, feeder: &feeder, format: lists.format)
         for input in annotationInputs { builder.addManifestInput(input) }

@@ -28,26 +28,11 @@ struct InfoCommand: ParsableCommand {
         }
         var json = JSONWriter()
         json.beginObject()
-        json.member("path", db)
-        json.member("format", "\(database.formatVersion.major).\(database.formatVersion.minor)")
-        json.member("bytes", database.byteCount)
-        json.member("checksum", Hex.encode(database.checksum, byteCount: 32))
-        if let created = database.createdAt { json.member("created", ISOTime.format(created)) }
-        json.member("entries", database.entryCount)
-        for kind in DigestKind.allCases { json.member(kind.rawValue, database.digestCount(kind)) }
-        json.member("pdq", database.pdqCount)
-        json.key("sections")
-        json.beginObject()
-        for section in database.sectionSizes { json.member(section.name, section.bytes) }
-        json.endObject()
-        for (name, counts) in [("categories", labels.categories), ("sources", labels.sources)] {
-            json.key(name)
-            json.beginObject()
-            for (label, count) in counts { json.member(label, count) }
-            json.endObject()
-        }
-        if let manifest = database.manifest {
-            json.member("manifest", rawJSON: manifest)
+        do {
+            try DatabaseRecord.writeDescription(of: database, into: &json)
+        } catch {
+            StandardError.line("hashdb info: \(error)")
+            throw ExitCode(2)
         }
         json.endObject()
         if format == .json {

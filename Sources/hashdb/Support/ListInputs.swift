@@ -270,6 +270,18 @@ struct RowFeeder {
         progress?.update("read \(rows) rows, \(rejected) rejected")
     }
 
+    /// Rows made from a scan report and an analyst's labels (see ScanReport.labelledRows).
+    mutating func readLabelledScan(report: String, labels: String, defaults: RowDefaults) throws {
+        let rowsBefore = rows
+        for row in try ScanReport.labelledRows(report: report, labels: labels, defaultSource: defaults.sources.first ?? "scan") {
+            var row = row
+            if row.added == nil { row.added = defaults.added }
+            try accept(row, defaults: defaults)
+        }
+        inputs.append(.init(name: labels, sha256: try? FileSHA256.of(labels), format: "scan labels", rows: rows - rowsBefore, rejected: 0))
+        builder.addManifestInput(inputs.last!)
+    }
+
     mutating func readList(_ path: String, format: ListFormat?, defaults: RowDefaults) throws {
         let rowsBefore = rows
         let rejectedBefore = rejected

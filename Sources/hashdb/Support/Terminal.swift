@@ -13,13 +13,23 @@ enum ProcessorCount {
 final class StandardOutput {
     private var buffer: [UInt8] = []
     private static let flushThreshold = 64 << 10
+    private let descriptor: Int32
 
     init() {
+        descriptor = 1
+        buffer.reserveCapacity(Self.flushThreshold * 2)
+    }
+
+    /// Output to a file (created or truncated) instead of standard output.
+    init?(path: String) {
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return nil }
         buffer.reserveCapacity(Self.flushThreshold * 2)
     }
 
     deinit {
         flush()
+        if descriptor != 1 { close(descriptor) }
     }
 
     func writeLine(_ line: String) {
@@ -32,7 +42,7 @@ final class StandardOutput {
 
     func flush() {
         guard !buffer.isEmpty else { return }
-        buffer.withUnsafeBytes { writeAll(to: 1, $0) }
+        buffer.withUnsafeBytes { writeAll(to: descriptor, $0) }
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -1,0 +1,285 @@
+import Foundation
+
+/// `hashdb scan`: hashes a hotline's derived items and groups them into clusters of the same
+/// image, so that an analyst sees each distinct image once and never one already classified.
+///
+/// Byte-identical files are linked first (same SHA-256), then near duplicates (PDQ within the
+/// threshold, across rotations and flips with `dihedral`), transitively. Near links come from
+/// the project's own near index, over a temporary database of the scan's hashes; hashes of
+/// quality under `minQuality` never form near links.
+public final class DuplicateScanner {
+    public struct Options: Sendable {
+        public var threshold = PDQ.matchThreshold
+        public var dihedral = false
+        public var minQuality = PDQ.qualityThreshold
+        public var jobs = ProcessInfo.processInfo.activeProcessorCount
+        public var decoder = ImageDecoder()
+        /// The state file that makes the scan resumable and incremental.
+        public var statePath: String?
+        public init() {}
+    }
+
+    public let options: Options
+    private let known: [HashDatabase]
+
+    public init(options: Options, known: [HashDatabase] = []) {
+        self.options = options
+        self.known = known
+    }
+
+    public struct Progress: Sendable {
+        public var files = 0
+        public var hashed = 0
+        public var reused = 0
+    }
+
+    /// Hashes (or takes from the state file) every file under `paths`, then clusters them.
+    public func scan(_ paths: [String], progress: ((Progress) -> Void)? = nil) throws -> ScanResult {
+        var previous: [String: ScanRecord] = [:]
+        var state: ScanStateFile?
+        if let statePath = options.statePath {
+            previous = try ScanStateFile.load(statePath)
+            state = try ScanStateFile(appendingTo: statePath)
+        }
+        var records: [ScanRecord] = []
+        var counts = Progress()
+        let wantsDihedral = options.dihedral
+        let decoder = options.decoder
+        // Files whose size and modification time match the state are taken from it unread.
+        // The state file may lie inside a scanned folder: it is not one of the items.
+        let stateFile = options.statePath.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        let walk = PathWalker(arguments: paths, standardInput: nil).lazy.filter { path in
+            stateFile == nil || URL(fileURLWithPath: path).standardizedFileURL.path != stateFile
+        }.map { path -> (String, FileVersion?, ScanRecord?) in
+            let version = FileVersion(path: path)
+            if let version, let earlier = previous[path], earlier.size == version.size, earlier.modified == version.modified,
+                !wantsDihedral || earlier.pdq == nil || earlier.dihedral.count == DihedralTransform.allCases.count
+            {
+                return (path, version, earlier)
+            }
+            return (path, version, nil)
+        }
+        var writeFailure: Error?
+        OrderedParallelMap<(String, FileVersion?, ScanRecord?), ScanRecord>(jobs: options.jobs).run(
+            walk,
+            makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral) },
+            transform: { fingerprinter, item in
+                let (path, version, reused) = item
+                if let reused { return reused }
+                let outcome = Result { () throws(FileReadError) in try fingerprinter.fingerprint(path: path) }
+                return ScanRecord(path: path, size: version?.size ?? 0, modified: version?.modified ?? 0, outcome: outcome)
+            },
+            emit: { item, record in
+                records.append(record)
+                counts.files += 1
+                if item.2 != nil {
+                    counts.reused += 1
+                } else {
+                    counts.hashed += 1
+                    do {
+                        try state?.append(record)
+                    } catch {
+                        writeFailure = writeFailure ?? error
+                    }
+                }
+                if counts.files % 256 == 0 { progress?(counts) }
+            })
+        try state?.close()
+        if let writeFailure { throw writeFailure }
+        progress?(counts)
+        var result = try cluster(records)
+        result.hashedFiles = counts.hashed
+        result.reusedFiles = counts.reused
+        return result
+    }
+
+    /// Groups records into clusters and marks the known ones.
+    public func cluster(_ records: [ScanRecord]) throws -> ScanResult {
+        var sets = UnionFind(count: records.count)
+        func link(_ a: Int, _ b: Int) { _ = sets.union(sets.find(a), b) }
+
+        // Byte-identical files.
+        let byDigest = records.indices.filter { records[$0].digests != nil }
+            .sorted { records[$0].digests!.sha256.value < records[$1].digests!.sha256.value }
+        for (a, b) in zip(byDigest, byDigest.dropFirst()) where records[a].digests!.sha256 == records[b].digests!.sha256 {
+            link(a, b)
+        }
+
+        // Near duplicates, through a near index over the scan's own good-quality hashes.
+        let eligible = records.indices.filter { records[$0].pdq != nil && (records[$0].quality ?? 0) >= options.minQuality }
+        if !eligible.isEmpty {
+            try withTemporaryDirectory { directory in
+                let path = directory + "/scan.hdb"
+                let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: 256 << 20))
+                for index in eligible {
+                    try builder.add(ListRow(id: String(index), pdq: records[index].pdq, quality: records[index].quality))
+                }
+                _ = try builder.write()
+                let database = try HashDatabase.open(path: path)
+                let scratch = NearIndex.Scratch()
+                for index in eligible {
+                    let record = records[index]
+                    let variants = options.dihedral && record.dihedral.count == 8
+                        ? DihedralTransform.allCases.map { (record.dihedral[$0.rawValue], $0) }
+                        : [(record.pdq!, DihedralTransform.original)]
+                    for hit in database.nearHits(variants, threshold: options.threshold, minQuality: options.minQuality, scratch: scratch) {
+                        for id in try database.entry(hit.entry).ids {
+                            if let other = Int(id), other != index { link(index, other) }
+                        }
+                    }
+                }
+            }
+        }
+
+        // Clusters: members by root; id from the smallest member digest; the largest, best member represents.
+        var membersOfRoot: [Int: [Int]] = [:]
+        for index in records.indices { membersOfRoot[sets.find(index), default: []].append(index) }
+        var clusters: [ScanCluster] = []
+        var clusterOfRecord = [Int](repeating: 0, count: records.count)
+        for members in membersOfRoot.values {
+            let representative = members.min { Self.represents(records[$0], better: records[$1]) }!
+            var cluster = ScanCluster(id: Self.clusterID(members.map { records[$0] }), members: members, representative: representative)
+            cluster.known = try knownMatch(for: members.map { records[$0] })
+            clusters.append(cluster)
+        }
+        // New clusters first (what an analyst must look at), then by id: the same order every run.
+        clusters.sort { ($0.known == nil ? 0 : 1, $0.id) < ($1.known == nil ? 0 : 1, $1.id) }
+        for (position, cluster) in clusters.enumerated() {
+            for member in cluster.members { clusterOfRecord[member] = position }
+        }
+        return ScanResult(records: records, clusters: clusters, clusterOfRecord: clusterOfRecord, lowQualityThreshold: options.minQuality)
+    }
+
+    /// "c" and the first 16 hex digits of the smallest SHA-256 among the members (of their
+    /// paths, for a cluster of unreadable files): content, not scan order, names a cluster.
+    static func clusterID(_ members: [ScanRecord]) -> String {
+        if let smallest = members.compactMap({ $0.digests?.sha256 }).min(by: { $0.value < $1.value }) {
+            return "c" + smallest.hex.prefix(16)
+        }
+        let stream = SHA256Stream()
+        Array(members.map(\.path).min()!.utf8).withUnsafeBytes { stream.update($0) }
+        return "u" + Hex.encode(stream.finish(), byteCount: 32).prefix(16)
+    }
+
+    /// The largest image first, then the highest quality, then the smallest digest (a total order).
+    static func represents(_ a: ScanRecord, better b: ScanRecord) -> Bool {
+        if a.pixels != b.pixels { return a.pixels > b.pixels }
+        if (a.quality ?? -1) != (b.quality ?? -1) { return (a.quality ?? -1) > (b.quality ?? -1) }
+        switch (a.digests?.sha256.value, b.digests?.sha256.value) {
+        case let (x?, y?) where x != y: return x < y
+        default: return a.path < b.path
+        }
+    }
+
+    /// The best match of any member in the known databases: exact before near, then the smallest distance.
+    private func knownMatch(for members: [ScanRecord]) throws -> ScanCluster.KnownMatch? {
+        guard !known.isEmpty else { return nil }
+        let matchOptions = MatchOptions(threshold: options.threshold, dihedral: options.dihedral, minQuality: options.minQuality)
+        var best: ScanCluster.KnownMatch?
+        for record in members where record.digests != nil || record.pdq != nil {
+            for database in known {
+                guard let match = try database.match(record.queryHashes, options: matchOptions).matches.first else { continue }
+                let candidate = ScanCluster.KnownMatch(database: database.path, member: record.path, match: match)
+                if best == nil || (candidate.match.distance, candidate.member) < (best!.match.distance, best!.member) {
+                    best = candidate
+                }
+            }
+        }
+        return best
+    }
+
+    private func withTemporaryDirectory(_ body: (String) throws -> Void) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hashdb-scan-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try body(directory)
+    }
+}
+
+public struct ScanCluster: Sendable {
+    public struct KnownMatch: Sendable {
+        public let database: String
+        /// The member that matched.
+        public let member: String
+        public let match: Match
+    }
+
+    public let id: String
+    /// Indexes into `ScanResult.records`.
+    public let members: [Int]
+    public let representative: Int
+    public var known: KnownMatch?
+}
+
+public struct ScanResult: Sendable {
+    public let records: [ScanRecord]
+    /// New clusters first, then known ones; by id within each.
+    public let clusters: [ScanCluster]
+    /// For each record, its cluster's position in `clusters`.
+    public let clusterOfRecord: [Int]
+    public let lowQualityThreshold: Int
+    public var hashedFiles = 0
+    public var reusedFiles = 0
+
+    public var unreadable: Int { records.filter { $0.digests == nil }.count }
+    public var undecodable: Int { records.filter { $0.digests != nil && $0.pdq == nil }.count }
+    public var lowQuality: Int { records.filter { $0.pdq != nil && ($0.quality ?? 0) < lowQualityThreshold }.count }
+    public var knownClusters: Int { clusters.filter { $0.known != nil }.count }
+}
+
+/// The state file, opened for appending (see `ScanStateCodec`).
+final class ScanStateFile {
+    private let writer: BufferedFileWriter
+    private var pending = 0
+
+    init(appendingTo path: String) throws {
+        let exists = FileManager.default.fileExists(atPath: path)
+        writer = try BufferedFileWriter(appendingTo: path)
+        if !exists {
+            try writer.write(Array((ScanStateCodec.header + "\n").utf8))
+        } else if Self.lastByte(of: path) != UInt8(ascii: "\n") {
+            // A line torn by a kill: end it, so that the next record starts a line of its own.
+            try writer.write([UInt8(ascii: "\n")])
+        }
+    }
+
+    private static func lastByte(of path: String) -> UInt8? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd(), end > 0 else { return nil }
+        try? handle.seek(toOffset: end - 1)
+        return (try? handle.read(upToCount: 1))?.first
+    }
+
+    static func load(_ path: String) throws -> [String: ScanRecord] {
+        guard FileManager.default.fileExists(atPath: path) else { return [:] }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw InputError(file: path, reason: "cannot read the scan state: \(error.localizedDescription)")
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let first = lines.first, first == ScanStateCodec.header else {
+            throw InputError(file: path, reason: "not a hashdb scan state file (its first line is not '\(ScanStateCodec.header)')")
+        }
+        lines.removeFirst()
+        var records: [String: ScanRecord] = [:]
+        for line in lines {
+            if let record = ScanStateCodec.record(line) { records[record.path] = record }
+        }
+        return records
+    }
+
+    /// Appends a record; written through every 64 records, so a kill loses at most those.
+    func append(_ record: ScanRecord) throws {
+        try writer.write(Array((ScanStateCodec.line(record) + "\n").utf8))
+        pending += 1
+        if pending >= 64 {
+            try writer.flush()
+            pending = 0
+        }
+    }
+
+    func close() throws { try writer.close() }
+}

@@ -1,0 +1,35 @@
+import HashCore
+import Hummingbird
+import Logging
+
+/// The screening service: routes, middleware and the services that run beside the server
+/// (hashing threads, the database watcher). `hashdb serve` runs it; the tests drive it through
+/// Hummingbird's test client.
+public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, logger: Logger) -> some ApplicationProtocol {
+    let metrics = ServiceMetrics()
+    metrics.databaseLoaded(store.current)
+    let hashing = HashingPool(threadCount: settings.hashingThreads, decoder: ImageDecoder(limits: settings.limits.image))
+
+    let router = Router(context: ServerContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    let status = StatusController(store: store, metrics: metrics, limits: settings.limits)
+    status.addOpenRoutes(to: router)
+
+    let keyed = router.group()
+    if let keys = settings.keys {
+        keyed.add(middleware: AuthMiddleware(keys: keys, limiter: RateLimiter()))
+    }
+    status.addKeyedRoutes(to: keyed)
+    ScreeningController(store: store, hashing: hashing, limits: settings.limits, metrics: metrics)
+        .addRoutes(to: keyed.group("v1"))
+
+    let watcher = DatabaseWatcher(store: store, pollInterval: settings.reloadPollInterval,
+                                  reloadOnSIGHUP: settings.reloadOnSIGHUP, metrics: metrics, logger: logger)
+    return Application(
+        router: router,
+        // Connections that send nothing for a minute are closed (slow clients, slowloris).
+        server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "hashdb"),
+        services: [hashing, watcher],
+        logger: logger)
+}

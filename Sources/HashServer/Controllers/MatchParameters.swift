@@ -1,0 +1,32 @@
+import HashCore
+import Hummingbird
+
+/// The query parameters every screening route takes: threshold, dihedral, min_quality,
+/// category and source (both repeatable).
+enum MatchParameters {
+    static func options(from parameters: Parameters) throws(APIError) -> MatchOptions {
+        var options = MatchOptions()
+        if let text = parameters.get("threshold") {
+            guard let value = Int(text), (0...256).contains(value) else {
+                throw .badRequest("bad_parameter", "threshold must be a whole number from 0 to 256, not '\(text.prefix(40))'")
+            }
+            options.threshold = value
+        }
+        if let text = parameters.get("min_quality") {
+            guard let value = Int(text), (0...100).contains(value) else {
+                throw .badRequest("bad_parameter", "min_quality must be a whole number from 0 to 100, not '\(text.prefix(40))'")
+            }
+            options.minQuality = value
+        }
+        if let text = parameters.get("dihedral") {
+            switch text.lowercased() {
+            case "", "1", "true", "yes": options.dihedral = true
+            case "0", "false", "no": options.dihedral = false
+            default: throw .badRequest("bad_parameter", "dihedral must be true or false, not '\(text.prefix(40))'")
+            }
+        }
+        options.categories = Set(parameters.getAll("category"))
+        options.sources = Set(parameters.getAll("source"))
+        return options
+    }
+}

@@ -1,0 +1,280 @@
+import Foundation
+import HTTPTypes
+import HashCore
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+
+/// /v1/check (an upload), /v1/check/batch (several, multipart) and /v1/lookup (hashes the
+/// provider computed itself). Uploaded bytes live in memory for the request only: never
+/// written to disk, never logged; logs carry hashes and decisions.
+struct ScreeningController {
+    let store: DatabaseStore
+    let hashing: HashingPool
+    let limits: ServiceLimits
+    let metrics: ServiceMetrics
+
+    func addRoutes(to group: RouterGroup<ServerContext>) {
+        group.post("check", use: check)
+        group.post("check/batch", use: checkBatch)
+        group.post("lookup", use: lookup)
+    }
+
+    // MARK: /v1/check
+
+    @Sendable func check(_ request: Request, context: ServerContext) async throws -> Response {
+        let options = try MatchParameters.options(from: request.uri.queryParameters)
+        let deadline = ContinuousClock.now + limits.requestTimeout
+        let body = try await collectBody(request, deadline: deadline)
+        guard body.readableBytes > 0 else { throw APIError.emptyBody }
+        let database = store.current.database
+        let answer = try await screen(body, options: options, database: database, deadline: deadline, logger: context.logger)
+        var json = JSONWriter()
+        json.beginObject()
+        switch answer {
+        case .answered(let hashes, let result):
+            write(hashes: hashes, result: result, database: database, into: &json)
+        case .refused(let error):
+            throw error
+        }
+        json.endObject()
+        return JSONResponse.make(json.output)
+    }
+
+    // MARK: /v1/check/batch
+
+    @Sendable func checkBatch(_ request: Request, context: ServerContext) async throws -> Response {
+        let options = try MatchParameters.options(from: request.uri.queryParameters)
+        let deadline = ContinuousClock.now + limits.requestTimeout
+        let boundary: String
+        do {
+            boundary = try MultipartForm.boundary(contentType: request.headers[.contentType])
+        } catch {
+            throw APIError(.unsupportedMediaType, code: "not_multipart", error.description)
+        }
+        let body = try await collectBody(request, deadline: deadline)
+        let bytes = Array(body.readableBytesView)
+        let parts: [MultipartForm.Part]
+        do {
+            parts = try MultipartForm.parse(bytes, boundary: boundary, maxParts: limits.maxBatchItems)
+        } catch .tooManyParts(let limit) {
+            throw APIError(.contentTooLarge, code: "too_many_items", "a batch holds at most \(limit) images")
+        } catch {
+            throw APIError.badRequest("bad_multipart", error.description)
+        }
+        let database = store.current.database
+        let answers = try await withThrowingTaskGroup(of: (Int, Screening).self) { group in
+            for (index, part) in parts.enumerated() {
+                guard let slice = body.getSlice(at: body.readerIndex + part.content.lowerBound, length: part.content.count) else { continue }
+                group.addTask {
+                    guard slice.readableBytes > 0 else { return (index, .refused(APIError.emptyBody)) }
+                    return (index, try await screen(slice, options: options, database: database, deadline: deadline, logger: context.logger))
+                }
+            }
+            var answers = [Screening?](repeating: nil, count: parts.count)
+            for try await (index, answer) in group { answers[index] = answer }
+            return answers
+        }
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("database", "sha256:" + Hex.encode(database.checksum, byteCount: 32))
+        json.key("results")
+        json.beginArray()
+        for (index, part) in parts.enumerated() {
+            json.beginObject()
+            json.member("item", index)
+            if let name = part.name { json.member("name", name) }
+            if let filename = part.filename { json.member("filename", filename) }
+            switch answers[index] {
+            case .answered(let hashes, let result):
+                write(hashes: hashes, result: result, database: nil, into: &json)
+            case .refused(let error):
+                json.member("status", Int(error.status.code))
+                error.writeError(into: &json)
+            case nil:
+                break
+            }
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return JSONResponse.make(json.output)
+    }
+
+    // MARK: /v1/lookup
+
+    struct LookupRequest: Decodable {
+        struct Item: Decodable {
+            var id: String?
+            var sha256: String?
+            var sha1: String?
+            var md5: String?
+            var pdq: String?
+            var quality: Int?
+        }
+        var hashes: [Item]
+    }
+
+    @Sendable func lookup(_ request: Request, context: ServerContext) async throws -> Response {
+        let options = try MatchParameters.options(from: request.uri.queryParameters)
+        let body = try await collectBody(request, deadline: .now + limits.requestTimeout)
+        let document: LookupRequest
+        do {
+            document = try JSONDecoder().decode(LookupRequest.self, from: body)
+        } catch {
+            throw APIError.badRequest("bad_json", "the body is not {\"hashes\":[{\"sha256\"|\"sha1\"|\"md5\"|\"pdq\": HEX, …}]}: \(Self.describe(error))")
+        }
+        guard document.hashes.count <= limits.maxLookupHashes else {
+            throw APIError(.contentTooLarge, code: "too_many_hashes", "a lookup holds at most \(limits.maxLookupHashes) hashes, not \(document.hashes.count)")
+        }
+        let database = store.current.database
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("database", "sha256:" + Hex.encode(database.checksum, byteCount: 32))
+        json.key("results")
+        json.beginArray()
+        for (index, item) in document.hashes.enumerated() {
+            json.beginObject()
+            json.member("item", index)
+            if let id = item.id { json.member("id", id) }
+            do {
+                let hashes = try Self.hashes(of: item)
+                let result = try match(hashes, options: options, database: database)
+                log(hashes: hashes, result: result, logger: context.logger)
+                write(hashes: hashes, result: result, database: nil, into: &json)
+            } catch {
+                json.member("status", Int(error.status.code))
+                error.writeError(into: &json)
+            }
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return JSONResponse.make(json.output)
+    }
+
+    static func hashes(of item: LookupRequest.Item) throws(APIError) -> QueryHashes {
+        var hashes = QueryHashes(quality: item.quality)
+        do {
+            for (kind, hex) in [(DigestKind.sha256, item.sha256), (.sha1, item.sha1), (.md5, item.md5)] {
+                if let hex { hashes.digests.append(try Digest(kind: kind, hex: hex)) }
+            }
+            if let hex = item.pdq { hashes.pdq = try PDQHash(hex: hex) }
+        } catch {
+            throw .badRequest("bad_hash", String(describing: error))
+        }
+        guard !hashes.digests.isEmpty || hashes.pdq != nil else {
+            throw .badRequest("no_hashes", "the item has none of sha256, sha1, md5, pdq")
+        }
+        if let quality = item.quality, !(0...100).contains(quality) {
+            throw .badRequest("bad_quality", "quality must be from 0 to 100, not \(quality)")
+        }
+        return hashes
+    }
+
+    // MARK: Shared steps
+
+    enum Screening: Sendable {
+        case answered(QueryHashes, MatchResult)
+        case refused(APIError)
+    }
+
+    /// Fingerprints one image and matches it. An image that does not decode is refused, but the
+    /// refusal still carries its digests and exact matches: a listed file is listed even when
+    /// it is not a picture.
+    private func screen(_ bytes: ByteBuffer, options: MatchOptions, database: HashDatabase,
+                        deadline: ContinuousClock.Instant, logger: Logger) async throws -> Screening {
+        let fingerprint = try await Deadline.run(deadline, timeout: limits.requestTimeout) { [hashing] in
+            try await hashing.fingerprint(bytes, dihedral: options.dihedral)
+        }
+        let hashes = QueryHashes(fingerprint)
+        let result: MatchResult
+        do {
+            result = try match(hashes, options: options, database: database)
+        } catch {
+            return .refused(error)
+        }
+        log(hashes: hashes, result: result, logger: logger)
+        guard case .failure(let imageError) = fingerprint.image else {
+            return .answered(hashes, result)
+        }
+        metrics.queryFailed(code: imageError.code)
+        let status: HTTPResponse.Status = imageError.isLimit ? .contentTooLarge : .unprocessableContent
+        let refusal = APIError(status, code: imageError.code, "the image cannot be hashed: \(imageError.description)") { json in
+            MatchRecord.writeHashes(hashes, into: &json)
+            MatchRecord.writeResult(result, into: &json)
+        }
+        return .refused(refusal)
+    }
+
+    private func match(_ hashes: QueryHashes, options: MatchOptions, database: HashDatabase) throws(APIError) -> MatchResult {
+        do {
+            let result = try database.match(hashes, options: options)
+            metrics.answered(result)
+            return result
+        } catch {
+            metrics.queryFailed(code: error.code)
+            throw APIError(.internalServerError, code: "database_error", error.description)
+        }
+    }
+
+    private func write(hashes: QueryHashes, result: MatchResult, database: HashDatabase?, into json: inout JSONWriter) {
+        json.member("matched", !result.matches.isEmpty)
+        MatchRecord.writeHashes(hashes, into: &json)
+        MatchRecord.writeResult(result, into: &json)
+        if let database {
+            json.member("database", "sha256:" + Hex.encode(database.checksum, byteCount: 32))
+        }
+    }
+
+    /// Matches at info (they are what an operator acts on); the rest at debug.
+    private func log(hashes: QueryHashes, result: MatchResult, logger: Logger) {
+        let level: Logger.Level = result.matches.isEmpty ? .debug : .info
+        guard logger.logLevel <= level else { return }
+        var metadata: Logger.Metadata = [:]
+        if let sha256 = hashes.digests.first(where: { $0.kind == .sha256 }) { metadata["sha256"] = .string(sha256.hex) }
+        if let pdq = hashes.pdq { metadata["pdq"] = .string(pdq.hex) }
+        metadata["matches"] = .string(result.matches.map { "\($0.entry.id)/\($0.kind.rawValue)/\($0.distance)" }.joined(separator: ","))
+        logger.log(level: level, result.matches.isEmpty ? "no match" : "match", metadata: metadata)
+    }
+
+    private func collectBody(_ request: Request, deadline: ContinuousClock.Instant) async throws -> ByteBuffer {
+        let limit = limits.maxBodyBytes
+        do {
+            return try await Deadline.run(deadline, timeout: limits.requestTimeout) {
+                try await request.body.collect(upTo: limit)
+            }
+        } catch is NIOTooManyBytesError {
+            throw APIError.bodyTooLarge(limit: limit)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context): context.debugDescription
+        case DecodingError.keyNotFound(let key, _): "missing \"\(key.stringValue)\""
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        default: String(describing: error)
+        }
+    }
+}
+
+/// Runs `body` but gives up at `deadline` with 503 `timeout`: a client that sends its body
+/// slowly, or a queue of decodes, must not hold a request open without end.
+enum Deadline {
+    static func run<T: Sendable>(_ deadline: ContinuousClock.Instant, timeout: Duration,
+                                 _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask(operation: body)
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                throw APIError.timeout(timeout)
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw APIError.timeout(timeout) }
+            return first
+        }
+    }
+}

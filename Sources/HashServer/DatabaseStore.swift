@@ -1,0 +1,133 @@
+import Foundation
+import HashCore
+import Synchronization
+import SystemPackage
+
+/// The database the service answers from, and what became of the last attempt to replace it.
+///
+/// A request takes `current` once and answers from it; a reload maps and verifies the new file
+/// first and only then switches, so requests in flight finish on the old mapping (unmapped when
+/// the last of them lets go of it) and a file that fails verification never serves.
+public final class DatabaseStore: Sendable {
+    public let path: String
+    private let state: Mutex<State>
+    /// Held for the whole of a reload, so that SIGHUP and the file watcher never verify twice at once.
+    private let reloadInProgress = Mutex<Void>(())
+
+    private struct State: Sendable {
+        var current: LoadedDatabase
+        var lastAttempt: ReloadAttempt?
+        var reloads = 0
+        var refusals = 0
+        /// The file last refused, so that the watcher does not verify and refuse it again every
+        /// poll; SIGHUP still retries it.
+        var refused: FileIdentity?
+    }
+
+    /// Maps and verifies the database at `path`; the service does not start without one.
+    public init(path: String) throws(DatabaseLoadError) {
+        self.path = path
+        state = Mutex(State(current: try Self.load(path)))
+    }
+
+    public var current: LoadedDatabase { state.withLock { $0.current } }
+    public var lastAttempt: ReloadAttempt? { state.withLock { $0.lastAttempt } }
+    public var counts: (reloads: Int, refusals: Int) { state.withLock { ($0.reloads, $0.refusals) } }
+
+    /// True when the path now names a different file than the one serving (it was renamed over).
+    public func fileWasReplaced() -> Bool {
+        guard let now = FileIdentity(path: path) else { return false }
+        return state.withLock { now != $0.current.identity && now != $0.refused }
+    }
+
+    /// Maps and verifies the file now at the path and switches to it, or keeps the old one and
+    /// says why. Blocks for as long as verification reads the file: call it off the request threads.
+    @discardableResult
+    public func reload() -> ReloadAttempt {
+        reloadInProgress.withLock { _ in
+            let attempt: ReloadAttempt
+            let identity = FileIdentity(path: path)
+            do {
+                let loaded = try Self.load(path)
+                attempt = ReloadAttempt(at: Date(), error: nil, checksum: Hex.encode(loaded.database.checksum, byteCount: 32))
+                state.withLock { state in
+                    state.current = loaded
+                    state.lastAttempt = attempt
+                    state.reloads += 1
+                }
+            } catch {
+                attempt = ReloadAttempt(at: Date(), error: "\(error)", checksum: nil)
+                state.withLock { state in
+                    state.lastAttempt = attempt
+                    state.refusals += 1
+                    state.refused = identity
+                }
+            }
+            return attempt
+        }
+    }
+
+    private static func load(_ path: String) throws(DatabaseLoadError) -> LoadedDatabase {
+        // Identity first: if the file is replaced between here and the open, the next check sees
+        // a difference and loads again, which is harmless; the other order could miss a change.
+        let identity = FileIdentity(path: path)
+        let database: HashDatabase
+        do {
+            database = try HashDatabase.open(path: path)
+        } catch {
+            throw .cannotOpen(error)
+        }
+        let problems = database.verify(limit: 5)
+        guard problems.isEmpty else {
+            throw .failedVerification(path: path, problems: problems)
+        }
+        return LoadedDatabase(database: database, loadedAt: Date(), identity: identity)
+    }
+}
+
+public struct LoadedDatabase: Sendable {
+    public let database: HashDatabase
+    public let loadedAt: Date
+    let identity: FileIdentity?
+}
+
+public struct ReloadAttempt: Sendable {
+    public let at: Date
+    /// Why the new file was refused; nil when it was loaded.
+    public let error: String?
+    /// The checksum of the file loaded.
+    public let checksum: String?
+    public var succeeded: Bool { error == nil }
+}
+
+public enum DatabaseLoadError: Error, Sendable, CustomStringConvertible {
+    case cannotOpen(DatabaseError)
+    case failedVerification(path: String, problems: [String])
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let error): error.description
+        case .failedVerification(let path, let problems):
+            "\(path): failed verification: \(problems.joined(separator: "; "))"
+        }
+    }
+}
+
+/// Which file a path names: a rename over the path gives a different inode; a copy over it
+/// (which a careful operator does not do) a different size or modification time.
+struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modifiedSeconds: Int
+    let modifiedNanoseconds: Int
+
+    init?(path: String) {
+        guard let status = try? FilePath(path).stat() else { return nil }
+        device = UInt64(status.deviceID.rawValue)
+        inode = UInt64(status.inode.rawValue)
+        size = status.size
+        modifiedSeconds = Int(status.st_mtim.tv_sec)
+        modifiedNanoseconds = Int(status.st_mtim.tv_nsec)
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import HashCore
+
+/// Everything `buildApplication` needs; `hashdb serve` fills it from its options.
+public struct ServerSettings: Sendable {
+    /// The database file; replacing it (rename) or SIGHUP loads the new one.
+    public var databasePath: String
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// API keys; nil serves without authentication (loopback use and tests only).
+    public var keys: KeyRing?
+    public var limits = ServiceLimits()
+    /// How often the database file is checked for replacement; nil: only on SIGHUP.
+    public var reloadPollInterval: Duration? = .seconds(2)
+    /// Also reload on SIGHUP (off in tests, which run many apps in one process).
+    public var reloadOnSIGHUP = true
+    /// Threads that decode and hash uploads, so that the request threads never wait on a decode.
+    public var hashingThreads: Int
+
+    public init(databasePath: String, hashingThreads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.databasePath = databasePath
+        self.hashingThreads = max(1, hashingThreads)
+    }
+}
+
+/// What one request may ask of the service. Each limit answers with a 4xx naming it.
+public struct ServiceLimits: Sendable {
+    /// Largest request body in bytes (an image, a batch, or a lookup document).
+    public var maxBodyBytes: Int = 50 << 20
+    /// Largest number of images in one /v1/check/batch request.
+    public var maxBatchItems: Int = 64
+    /// Largest number of hashes in one /v1/lookup request.
+    public var maxLookupHashes: Int = 1_000
+    /// Decode limits (pixels, side, file size) checked from the image header before any pixel buffer exists.
+    public var image = DecodeLimits.default
+    /// A request still unanswered after this long gets 503.
+    public var requestTimeout: Duration = .seconds(30)
+
+    public init() {}
+}

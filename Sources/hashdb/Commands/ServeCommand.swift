@@ -1,0 +1,220 @@
+import ArgumentParser
+import Foundation
+import HashCore
+import HashServer
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Answer screening requests over HTTP (for hosting providers checking uploads).",
+        discussion: """
+            Routes (docs/openapi.yaml describes each in full):
+              POST /v1/check          body: image bytes → hashes and matches
+              POST /v1/check/batch    multipart/form-data, one image per part → a result per part
+              POST /v1/lookup         {"hashes":[{"sha256":…,"pdq":…}]} → a result per hash
+              GET  /v1/info           the database serving, its manifest, the service's limits
+              GET  /metrics           Prometheus text
+              GET  /healthz, /readyz  liveness and readiness (no key needed)
+            The screening routes take ?threshold=, ?dihedral=true, ?min_quality=, and repeatable \
+            ?category= and ?source= filters.
+
+            Every route but /healthz and /readyz needs an API key (Authorization: Bearer KEY or \
+            X-API-Key: KEY) from the --keys file; `hashdb key new NAME` makes one. Without --keys \
+            the service runs open, which it allows on a loopback address only.
+
+            The database is mapped, verified and then served. Replace it by renaming a new file \
+            over the path (as build and merge do) or send SIGHUP: the new file is verified before \
+            it serves, requests in flight finish on the old one, and a file that fails \
+            verification is refused (the old one keeps serving; /readyz and /metrics say so).
+
+            Uploaded bytes stay in memory for the request only; logs carry hashes and decisions.
+
+            Example:
+              hashdb key new provider-a --keys keys.txt > provider-a.key
+              hashdb serve --db known.hdb --listen 0.0.0.0:8080 --keys keys.txt
+              curl -H "Authorization: Bearer $(cat provider-a.key)" --data-binary @upload.jpg \\
+                   http://localhost:8080/v1/check
+            """)
+
+    @Option(help: ArgumentHelp("The database to serve.", valueName: "db"))
+    var db: String
+
+    @Option(help: ArgumentHelp("Address and port to listen on.", valueName: "host:port"))
+    var listen = "127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("API key file (lines of NAME sha256:HEX [rate=N]; see hashdb key new).", valueName: "file"))
+    var keys: String?
+
+    @Flag(help: "Serve without API keys on a non-loopback address (behind a proxy that authenticates).")
+    var allowOpenAccess = false
+
+    @Option(help: ArgumentHelp("Largest request body.", valueName: "bytes"))
+    var maxBodySize = ServiceLimits().maxBodyBytes
+
+    @Option(help: ArgumentHelp("Most images in one /v1/check/batch request.", valueName: "n"))
+    var maxBatch = ServiceLimits().maxBatchItems
+
+    @Option(help: ArgumentHelp("Most hashes in one /v1/lookup request.", valueName: "n"))
+    var maxLookup = ServiceLimits().maxLookupHashes
+
+    @Option(help: ArgumentHelp("Seconds a request may take before it is answered 503.", valueName: "seconds"))
+    var requestTimeout = 30
+
+    @Option(help: ArgumentHelp("Seconds between checks for a replaced database file (0: only on SIGHUP).", valueName: "seconds"))
+    var reloadInterval = 2.0
+
+    @Option(help: ArgumentHelp("Threads that decode and hash uploads (default: one per core).", valueName: "n"))
+    var hashingThreads: Int?
+
+    @Option(help: "Log level: trace, debug, info (matches and reloads), notice, warning, error.")
+    var logLevel = "info"
+
+    @OptionGroup var limitOptions: LimitOptions
+
+    func validate() throws {
+        guard Self.parseAddress(listen) != nil else {
+            throw ValidationError("--listen must be HOST:PORT with a port from 0 to 65535, not '\(listen)'")
+        }
+        guard maxBodySize > 0, maxBatch > 0, maxLookup > 0, requestTimeout > 0 else {
+            throw ValidationError("--max-body-size, --max-batch, --max-lookup and --request-timeout must be positive")
+        }
+        guard reloadInterval >= 0 else { throw ValidationError("--reload-interval must be 0 or more") }
+        if let hashingThreads, hashingThreads < 1 { throw ValidationError("--hashing-threads must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if keys == nil && !allowOpenAccess, let host = Self.parseAddress(listen)?.host, !Self.isLoopback(host) {
+            throw ValidationError("without --keys the service runs open: give --keys, listen on a loopback address, or pass --allow-open-access")
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "hashdb.serve")
+        var settings = ServerSettings(databasePath: db, hashingThreads: hashingThreads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let address = Self.parseAddress(listen)!
+        settings.host = address.host
+        settings.port = address.port
+        settings.limits.maxBodyBytes = maxBodySize
+        settings.limits.maxBatchItems = maxBatch
+        settings.limits.maxLookupHashes = maxLookup
+        settings.limits.requestTimeout = .seconds(requestTimeout)
+        settings.limits.image = limitOptions.limits
+        settings.reloadPollInterval = reloadInterval > 0 ? .milliseconds(Int(reloadInterval * 1000)) : nil
+        do {
+            if let keys {
+                settings.keys = try KeyRing(contentsOf: keys)
+            } else {
+                logger.warning("no --keys: every route is open to anyone who can reach \(listen)")
+            }
+        } catch {
+            StandardError.line("hashdb serve: \(error)")
+            throw ExitCode(2)
+        }
+        let store: DatabaseStore
+        do {
+            store = try DatabaseStore(path: db)
+        } catch {
+            StandardError.line("hashdb serve: \(error)")
+            throw ExitCode(2)
+        }
+        logger.info("serving", metadata: ["db": .string(db), "entries": .stringConvertible(store.current.database.entryCount),
+                                          "listen": .string(listen)])
+        try await buildApplication(settings, store: store, logger: logger).runService()
+    }
+
+    static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+struct KeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "key",
+        abstract: "Make API keys for hashdb serve.",
+        subcommands: [NewKeyCommand.self])
+}
+
+struct NewKeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "new",
+        abstract: "Print a new API key; add its SHA-256 to a key file.",
+        discussion: """
+            The key (256 random bits) goes to standard output, once: the key file keeps only its \
+            SHA-256, so a lost key cannot be recovered, only replaced. With --keys FILE the line \
+            is appended to FILE (created readable by its owner only); without, it is printed on \
+            standard error for you to add.
+
+            Example:
+              hashdb key new provider-a --rate 200 --keys keys.txt > provider-a.key
+            """)
+
+    @Argument(help: ArgumentHelp("A name for the key (shown in logs; no spaces).", valueName: "name"))
+    var name: String
+
+    @Option(help: ArgumentHelp("Requests per second this key may make (default: unlimited).", valueName: "n"))
+    var rate: Int?
+
+    @Option(help: ArgumentHelp("Key file to append the key's line to.", valueName: "file"))
+    var keys: String?
+
+    func validate() throws {
+        guard !name.isEmpty, !name.contains(where: { $0.isWhitespace }), !name.hasPrefix("#") else {
+            throw ValidationError("the name must be non-empty, without spaces, and not start with #")
+        }
+        if let rate, rate < 1 { throw ValidationError("--rate must be at least 1") }
+        if let keys, FileManager.default.fileExists(atPath: keys) {
+            do {
+                if try KeyRing(contentsOf: keys).keys.contains(where: { $0.name == name }) {
+                    throw ValidationError("\(keys) already has a key named '\(name)'")
+                }
+            } catch let error as KeyFileError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    func run() throws {
+        let generated = KeyRing.generate(name: name, ratePerSecond: rate)
+        guard let keys else {
+            print(generated.key)
+            StandardError.line("add this line to the key file:\n\(generated.line)")
+            return
+        }
+        do {
+            try Self.append(generated.line, to: keys)
+        } catch {
+            StandardError.line("hashdb key new: \(keys): \(error.localizedDescription)")
+            throw ExitCode(2)
+        }
+        print(generated.key)
+        StandardError.line("added key '\(name)' to \(keys)")
+    }
+
+    static func append(_ line: String, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteNoPermission)
+            }
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((line + "\n").utf8))
+    }
+}

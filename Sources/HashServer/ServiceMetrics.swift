@@ -10,27 +10,46 @@ final class ServiceMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let topEntries = TopHits(capacity: 256)
+    /// Handles made once per label and dimensions: the registry's lookup costs more than an increment.
+    private let counters = Mutex<[String: Metrics.Counter]>([:])
+    private let timers = Mutex<[String: Metrics.Timer]>([:])
+
+    private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Metrics.Counter {
+        let key = ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
+        return counters.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let counter = Metrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            cache[key] = counter
+            return counter
+        }
+    }
+
+    private func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
+        let key = ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
+        return timers.withLock { cache in
+            if let timer = cache[key] { return timer }
+            let timer = Metrics.Timer(label: label, dimensions: dimensions, factory: factory)
+            cache[key] = timer
+            return timer
+        }
+    }
 
     init() {
         factory = PrometheusMetricsFactory(registry: registry)
     }
 
     func request(route: String, status: Int, duration: Duration) {
-        Counter(label: "hashdb_http_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory)
-            .increment()
-        Metrics.Timer(label: "hashdb_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .record(duration: duration)
+        counter("hashdb_http_requests_total", [("route", route), ("status", String(status))]).increment()
+        timer("hashdb_http_request_duration_seconds", [("route", route)]).record(duration: duration)
     }
 
     /// One answered check or lookup item: whether it matched, and what.
     func answered(_ result: MatchResult) {
-        Counter(label: "hashdb_queries_total", dimensions: [("result", result.matches.isEmpty ? "no_match" : "match")], factory: factory)
-            .increment()
+        counter("hashdb_queries_total", [("result", result.matches.isEmpty ? "no_match" : "match")]).increment()
         for match in result.matches {
             for source in match.entry.sources.isEmpty ? [""] : match.entry.sources {
                 for category in match.entry.categories.isEmpty ? [""] : match.entry.categories {
-                    Counter(label: "hashdb_matches_total", dimensions: [("source", source), ("category", category), ("kind", match.kind.rawValue)],
-                            factory: factory).increment()
+                    counter("hashdb_matches_total", [("source", source), ("category", category), ("kind", match.kind.rawValue)]).increment()
                 }
             }
             topEntries.record(match.entry.id)
@@ -38,7 +57,7 @@ final class ServiceMetrics: Sendable {
     }
 
     func queryFailed(code: String) {
-        Counter(label: "hashdb_query_errors_total", dimensions: [("code", code)], factory: factory).increment()
+        counter("hashdb_query_errors_total", [("code", code)]).increment()
     }
 
     func databaseLoaded(_ loaded: LoadedDatabase) {
@@ -47,8 +66,7 @@ final class ServiceMetrics: Sendable {
     }
 
     func reload(_ attempt: ReloadAttempt) {
-        Counter(label: "hashdb_reloads_total", dimensions: [("outcome", attempt.succeeded ? "loaded" : "refused")], factory: factory)
-            .increment()
+        counter("hashdb_reloads_total", [("outcome", attempt.succeeded ? "loaded" : "refused")]).increment()
         Gauge(label: "hashdb_last_reload_failed", factory: factory).record(attempt.succeeded ? 0 : 1)
     }
 

@@ -1,4 +1,19 @@
 extension HashDatabase {
+    public static let checksumProblem = "checksum mismatch: the content is not what was written"
+
+    /// True when the SHA-256 of the file (its checksum field zeroed) is the checksum in its
+    /// header: the bytes are the ones the writer wrote. Reads the whole file once; cheaper than
+    /// `verify`, which also walks every structure and reference.
+    public func checksumMatches() -> Bool {
+        let digest = SHA256Stream()
+        let bytes = file.bytes
+        digest.update(UnsafeRawBufferPointer(rebasing: bytes[0..<DatabaseFormat.checksumOffset]))
+        let zeros = [UInt8](repeating: 0, count: DatabaseFormat.checksumSize)
+        zeros.withUnsafeBytes { digest.update($0) }
+        digest.update(UnsafeRawBufferPointer(rebasing: bytes[(DatabaseFormat.checksumOffset + DatabaseFormat.checksumSize)...]))
+        return digest.finish() == checksum
+    }
+
     /// Checks the whole file: its checksum and every structure and reference in it
     /// (docs/FORMAT.md, "Integrity"). Returns the problems found, at most `limit`; none means
     /// the file is sound.
@@ -9,14 +24,7 @@ extension HashDatabase {
             return problems.count >= limit
         }
 
-        // The checksum: SHA-256 of the file with its checksum field zeroed.
-        let digest = SHA256Stream()
-        let bytes = file.bytes
-        digest.update(UnsafeRawBufferPointer(rebasing: bytes[0..<DatabaseFormat.checksumOffset]))
-        let zeros = [UInt8](repeating: 0, count: DatabaseFormat.checksumSize)
-        zeros.withUnsafeBytes { digest.update($0) }
-        digest.update(UnsafeRawBufferPointer(rebasing: bytes[(DatabaseFormat.checksumOffset + DatabaseFormat.checksumSize)...]))
-        if digest.finish() != checksum, problem("checksum mismatch: the content is not what was written") { return problems }
+        if !checksumMatches(), problem(Self.checksumProblem) { return problems }
 
         // Label strings: valid, sorted, unique.
         var previousLabel: UnsafeRawBufferPointer?

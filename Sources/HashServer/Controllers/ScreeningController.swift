@@ -118,7 +118,14 @@ struct ScreeningController {
 
     @Sendable func lookup(_ request: Request, context: ServerContext) async throws -> Response {
         let options = try MatchParameters.options(from: request.uri.queryParameters)
-        let body = try await collectBody(request, deadline: .now + limits.requestTimeout)
+        // A lookup body is small: the connection's idle timeout bounds a slow sender, without a
+        // deadline task per request.
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limits.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError.bodyTooLarge(limit: limits.maxBodyBytes)
+        }
         let document: LookupRequest
         do {
             document = try JSONDecoder().decode(LookupRequest.self, from: body)

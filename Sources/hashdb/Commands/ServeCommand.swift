@@ -64,6 +64,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds between checks for a replaced database file (0: only on SIGHUP).", valueName: "seconds"))
     var reloadInterval = 2.0
 
+    @Option(help: "What a database must pass before it serves, at start and on every reload: checksum (every byte is what the writer wrote) or full (also every structure and reference, as hashdb verify; slower).")
+    var verify: DatabaseStore.Verification = .checksum
+
     @Option(help: ArgumentHelp("Threads that decode and hash uploads (default: one per core).", valueName: "n"))
     var hashingThreads: Int?
 
@@ -119,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let store: DatabaseStore
         do {
-            store = try DatabaseStore(path: db)
+            store = try DatabaseStore(path: db, verification: verify)
         } catch {
             StandardError.line("hashdb serve: \(error)")
             throw ExitCode(2)
@@ -218,3 +221,5 @@ struct NewKeyCommand: ParsableCommand {
         try handle.write(contentsOf: Data((line + "\n").utf8))
     }
 }
+
+extension DatabaseStore.Verification: ExpressibleByArgument {}

@@ -408,6 +408,60 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
         }
     }
 
+    /// A thousand damaged copies — bytes flipped, cut short, two sections' places swapped, a
+    /// header or table field set to an extreme — each refused on open or reported by verify.
+    @Test func aThousandCorruptionsAreEachReported() throws {
+        let directory = TemporaryDirectory()
+        let (path, bytes, rows) = try Self.sampleDatabase(directory)
+        let sections = try HashDatabase.open(path: path).sections
+        var generator = SeededGenerator(seed: 2026)
+        var kinds: [String: Int] = [:]
+        for trial in 0..<1_000 {
+            var damaged = bytes
+            let kind: String
+            switch generator.next() % 10 {
+            case 0..<4:
+                kind = "flip"
+                for _ in 0..<(1 + Int(generator.next() % 3)) {
+                    damaged[Int(generator.next() % UInt64(bytes.count))] ^= UInt8(1 + generator.next() % 255)
+                }
+            case 4, 5:
+                kind = "truncate"
+                damaged = Array(bytes[0..<Int(generator.next() % UInt64(bytes.count))])
+            case 6, 7:
+                kind = "swap"
+                let a = Int(generator.next() % UInt64(sections.count))
+                var b = Int(generator.next() % UInt64(sections.count))
+                if a == b { b = (a + 1) % sections.count }
+                // Swap the two records' offset fields: each section now points at the other's bytes.
+                for field in [8, 16] {
+                    let ra = DatabaseFormat.headerSize + a * DatabaseFormat.sectionRecordSize + field
+                    let rb = DatabaseFormat.headerSize + b * DatabaseFormat.sectionRecordSize + field
+                    for offset in 0..<8 { damaged.swapAt(ra + offset, rb + offset) }
+                }
+            default:
+                kind = "extreme"
+                let fields = [16, 24, 32, 48] + sections.indices.flatMap { index in
+                    [8, 16, 24].map { DatabaseFormat.headerSize + index * DatabaseFormat.sectionRecordSize + $0 }
+                }
+                let target = fields[Int(generator.next() % UInt64(fields.count))]
+                let values: [UInt64] = [0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x7FFF_FFFF_FFFF_FFFF, .max, generator.next()]
+                withUnsafeBytes(of: values[Int(generator.next() % UInt64(values.count))].littleEndian) { raw in
+                    for offset in 0..<8 { damaged[target + offset] = raw[offset] }
+                }
+            }
+            guard damaged != bytes else { continue }
+            kinds[kind, default: 0] += 1
+            let damagedPath = directory.file("damaged-\(trial)")
+            try Data(damaged).write(to: URL(fileURLWithPath: damagedPath))
+            let (opened, problems) = Self.exercise(damagedPath, rows: rows)
+            #expect(!opened || !problems.isEmpty, "trial \(trial) (\(kind)) went unnoticed")
+            try? FileManager.default.removeItem(atPath: damagedPath)
+        }
+        #expect(kinds.values.reduce(0, +) >= 990, "\(kinds)")
+        #expect(kinds.count == 4, "\(kinds)")
+    }
+
     @Test func notADatabaseAndFutureVersionsAreNamed() throws {
         let directory = TemporaryDirectory()
         let (_, bytes, _) = try Self.sampleDatabase(directory)

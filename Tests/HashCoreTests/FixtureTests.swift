@@ -94,6 +94,35 @@ import TestSupport
         }
     }
 
+    /// Metadata that would inflate to 64 MiB (an ICC profile, a compressed text chunk) is never
+    /// inflated: the image decodes to rgb8.png's pixels.
+    @Test func metadataBombsDecodeToThePixelsAlone() throws {
+        let plain = try Fingerprinter().fingerprint(path: TestPaths.fixtures.appendingPathComponent("images/png/rgb8.png").path)
+        for name in ["icc-64mib.png", "ztxt-64mib.png"] {
+            let path = TestPaths.fixtures.appendingPathComponent("hostile/\(name)").path
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count < 1 << 20)
+            let hostile = try Fingerprinter().fingerprint(path: path)
+            #expect(hostile.imageFingerprint?.pdq.hash == plain.imageFingerprint?.pdq.hash, "\(name)")
+            // The metadata limit caps what libpng may inflate for any one chunk.
+            let tight = try Fingerprinter(decoder: ImageDecoder(limits: DecodeLimits(maxMetadataBytes: 1024))).fingerprint(path: path)
+            #expect(tight.imageFingerprint != nil || tight.image.isLimitRefusal, "\(name)")
+        }
+    }
+
+    /// Each scan of a progressive JPEG may walk the whole image: the count is bounded.
+    @Test func progressiveScansAreCounted() throws {
+        let bytes = try [UInt8](Data(contentsOf: TestPaths.fixtures.appendingPathComponent("images/jpeg/progressive.jpg")))
+        #expect(throws: ImageDecodeError.self) {
+            try ImageDecoder(limits: DecodeLimits(maxJPEGScans: 2)).decode(bytes)
+        }
+        do {
+            _ = try ImageDecoder(limits: DecodeLimits(maxJPEGScans: 2)).decode(bytes)
+        } catch {
+            #expect(error.code == "limit_exceeded", "\(error)")
+        }
+        #expect(throws: Never.self) { try ImageDecoder().decode(bytes) }
+    }
+
     @Test func fileOverTheDecodeLimitStillGetsItsDigests() throws {
         let path = TestPaths.fixtures.appendingPathComponent("images/png/rgb8.png").path
         let full = try Fingerprinter().fingerprint(path: path)
@@ -117,5 +146,12 @@ import TestSupport
         for signature: [UInt8] in [[0xFF, 0xD8, 0xFF], [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBP".utf8)] {
             #expect(throws: ImageDecodeError.self) { try ImageDecoder().decode(signature) }
         }
+    }
+}
+
+extension Result where Failure == ImageDecodeError {
+    var isLimitRefusal: Bool {
+        if case .failure(let error) = self { return error.isLimit }
+        return false
     }
 }

@@ -112,9 +112,10 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: path("strict.hdb")))
     }
 
-    /// A merge killed at any moment leaves the old database or the complete new one at the
-    /// output path, never a part, and the next run clears what the killed one left.
-    @Test func killedMergeLeavesTheOldFileOrTheNewOne() throws {
+    /// A build or merge killed at any moment (30 kills each, spread from the start to past the
+    /// end of an uninterrupted run) leaves the old database or the complete new one at the
+    /// output path, never a part, and the next run clears what the killed ones left.
+    @Test func killedBuildsAndMergesLeaveTheOldFileOrTheNewOne() throws {
         var generator = SystemRandomNumberGenerator()
         var list = "sha256,pdq,category\n"
         for index in 0..<30_000 {
@@ -125,22 +126,32 @@ import TestSupport
         let listPath = try write("tonight.csv", list)
         let live = path("live.hdb")
         #expect(try run(["build", "-o", live, "lists/hotline.csv"]).status == 0)
+        try killRepeatedly(["merge", "-o", live, live, listPath], output: live, times: 30)
+        try killRepeatedly(["build", "-o", live, "lists/hotline.csv", listPath], output: live, times: 30)
+    }
+
+    private func killRepeatedly(_ arguments: [String], output live: String, times: Int) throws {
         let oldBytes = try Data(contentsOf: URL(fileURLWithPath: live))
         let reference = path("reference.hdb")
+        // The same command writing elsewhere (the output is the argument after -o).
+        let referenceArguments = arguments.enumerated().map { $0.offset == 2 ? reference : $0.element }
         let start = ContinuousClock.now
-        #expect(try run(["merge", "-o", reference, live, listPath]).status == 0)
+        #expect(try run(referenceArguments).status == 0)
         let duration = ContinuousClock.now - start
         let newBytes = try Data(contentsOf: URL(fileURLWithPath: reference))
 
         var sawOld = 0
         var sawNew = 0
-        for attempt in 0..<25 {
+        var generator = SystemRandomNumberGenerator()
+        for attempt in 0..<times {
             let process = Process()
             process.executableURL = HashDBCommand.executable
-            process.arguments = ["merge", "-o", live, live, listPath]
+            process.arguments = arguments
+            process.currentDirectoryURL = TestPaths.fixtures
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let delay = duration * (Double(attempt) / 20.0)
+            // Anywhere from the start to a fifth past the uninterrupted run's end.
+            let delay = duration * Double.random(in: 0...1.2, using: &generator)
             Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -152,14 +163,15 @@ import TestSupport
             }
             // Otherwise it is the whole new database, the same bytes as the uninterrupted run's.
             sawNew += 1
-            #expect(bytes == newBytes, "attempt \(attempt): neither the old database nor the new one")
+            #expect(bytes == newBytes, "\(arguments[0]) attempt \(attempt): neither the old database nor the new one")
             try oldBytes.write(to: URL(fileURLWithPath: live))
         }
-        #expect(sawOld > 0 && sawNew > 0, "kills landed before and after the rename (old \(sawOld), new \(sawNew))")
+        #expect(sawOld > 0, "\(arguments[0]): some kills landed before the rename (old \(sawOld), new \(sawNew))")
         // A last, complete run clears the working files the killed runs left.
-        let final = try run(["merge", "-o", live, live, listPath])
+        let final = try run(arguments)
         #expect(final.status == 0)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".live.hdb.") }
-        #expect(leftovers.isEmpty, "\(leftovers)")
+        #expect(leftovers.isEmpty, "\(arguments[0]): \(leftovers)")
+        try oldBytes.write(to: URL(fileURLWithPath: live))
     }
 }

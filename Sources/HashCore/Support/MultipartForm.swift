@@ -1,17 +1,20 @@
-/// A multipart/form-data body (RFC 7578) split into its parts. Only what /v1/check/batch needs:
-/// each part's name, file name and byte range; part headers are bounded, bodies are not copied.
-struct MultipartForm {
-    struct Part: Equatable {
-        var name: String?
-        var filename: String?
+import Foundation
+
+/// A multipart/form-data body (RFC 7578) split into its parts: what the service's batch route
+/// needs (each part's name, file name and byte range). Part headers are bounded; bodies are
+/// not copied. Here rather than in HashServer so that the fuzzer reaches it without the server.
+public enum MultipartForm {
+    public struct Part: Equatable, Sendable {
+        public var name: String?
+        public var filename: String?
         /// Where the part's content lies in the body given to `parse`.
-        var content: Range<Int>
+        public var content: Range<Int>
     }
 
-    static let maxHeaderBytes = 8 << 10
+    public static let maxHeaderBytes = 8 << 10
 
     /// The boundary parameter of a `multipart/form-data` content type.
-    static func boundary(contentType: String?) throws(MultipartError) -> String {
+    public static func boundary(contentType: String?) throws(MultipartError) -> String {
         guard let contentType else { throw .notMultipart("no Content-Type header") }
         let pieces = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         guard let mediaType = pieces.first, mediaType.lowercased() == "multipart/form-data" else {
@@ -33,7 +36,7 @@ struct MultipartForm {
     }
 
     /// The parts of `body`, at most `maxParts` of them.
-    static func parse(_ body: [UInt8], boundary: String, maxParts: Int) throws(MultipartError) -> [Part] {
+    public static func parse(_ body: [UInt8], boundary: String, maxParts: Int) throws(MultipartError) -> [Part] {
         let delimiter = Array("--\(boundary)".utf8)
         // The first delimiter may follow a preamble; later ones always follow CRLF.
         guard var position = find(delimiter, in: body, from: 0) else {
@@ -134,12 +137,12 @@ struct MultipartForm {
     }
 }
 
-enum MultipartError: Error, Equatable, CustomStringConvertible {
+public enum MultipartError: Error, Equatable, Sendable, CustomStringConvertible {
     case notMultipart(String)
     case malformed(String)
     case tooManyParts(limit: Int)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .notMultipart(let detail): "not a multipart/form-data request: \(detail)"
         case .malformed(let detail): "malformed multipart body: \(detail)"

@@ -1,0 +1,18 @@
+import FuzzSupport
+
+/// Any bytes as a hash list: the first byte picks the format (CSV, TSV, JSON Lines, hashdeep,
+/// PDQ lines); every row parses to a row or a RowError naming its line.
+@_cdecl("FuzzList_main")
+public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    runFuzzer(argc, argv) { data, size in fuzzList(data, size) }
+}
+
+func fuzzList(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let data = input ?? UnsafePointer(bitPattern: 1)!
+    guard size > 0 else { return 0 }
+    let formats: [ListFormat] = [.csv, .tsv, .jsonl, .hashdeep, .pdq]
+    let format = formats[Int(data[0]) % formats.count]
+    let path = FuzzScratch.write(data + 1, size - 1)
+    try? ListReader.read(path: path, format: format) { _ in }
+    return 0
+}

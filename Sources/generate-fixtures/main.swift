@@ -211,26 +211,8 @@ var badWebP = losslessWebP
 for index in 40..<min(badWebP.count, 400) { badWebP[index] = 0xFF }
 try refuse(badWebP, "corrupt.webp", "corrupt")
 
-/// CRC-32 as PNG chunks use it (ISO 3309).
-func crc32(_ bytes: [UInt8]) -> UInt32 {
-    var crc: UInt32 = 0xFFFF_FFFF
-    for byte in bytes {
-        crc ^= UInt32(byte)
-        for _ in 0..<8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1)))
-        }
-    }
-    return ~crc
-}
-
-func bigEndian(_ value: UInt32) -> [UInt8] {
-    [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
-}
-
-func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-    let body = Array(type.utf8) + data
-    return bigEndian(UInt32(data.count)) + body + bigEndian(crc32(body))
-}
+func bigEndian(_ value: UInt32) -> [UInt8] { PNGChunk.bigEndian(value) }
+func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] { PNGChunk.make(type, data) }
 
 /// A well-formed PNG that declares a huge image but holds almost no data.
 func pngDeclaring(width: UInt32, height: UInt32) -> [UInt8] {

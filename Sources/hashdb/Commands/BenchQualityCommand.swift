@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import HashCore
+
+struct BenchQualityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-quality",
+        abstract: "Measure what a PDQ threshold buys: recall and false positives per kind of edit.",
+        discussion: """
+            Takes a folder of originals (images like yours), lists every second one in a \
+            database (--held-out-every), and makes \(Variant.allCases.count) edited copies of each \
+            with hashdb's own decoders and encoders: \(Variant.allCases.map(\.rawValue).joined(separator: ", ")). \
+            Every copy and every held-out original is queried through the database at \
+            thresholds 0 to 64, plainly and with the 8 rotations and flips.
+
+            Recall: the share of copies of listed originals that match their original. False \
+            positives: queries that match a listed original they do not come from (held-out \
+            originals are never a true match). Low-quality hashes (quality under 50, which \
+            hashdb query and serve do not near-match by default) are counted in the lowQ column \
+            but measured like the others here.
+
+            Writes the table to standard output and, in --out, quality.csv (recall and false \
+            positives per variant, mode and threshold), quality.json (a summary with the \
+            distance distributions), recall.svg and recall-dihedral.svg (charts).
+
+            Example:
+              hashdb bench-quality --out quality/ ../shared/conformance/pdq/
+            """)
+
+    @Option(help: ArgumentHelp("Folder for quality.csv, quality.json and the SVG charts.", valueName: "dir"))
+    var out: String = "bench-quality"
+
+    @Option(help: "List all originals but every n-th (by name), which is held out.")
+    var heldOutEvery: Int = 2
+
+    @Option(help: "Threshold the table reports recall and false positives at.")
+    var threshold: Int = PDQ.matchThreshold
+
+    @Flag(help: "Hash with reduced-size JPEG decoding (see hashdb hash --help), to compare with exact mode.")
+    var fast = false
+
+    @Option(help: ArgumentHelp("Instead of a folder, use this many generated abstract scenes (512×384 PNG) as originals.", valueName: "n"))
+    var generated: Int?
+
+    @Argument(help: ArgumentHelp("Image files or folders of originals.", valueName: "path"))
+    var paths: [String] = []
+
+    func validate() throws {
+        guard !paths.isEmpty || generated != nil else { throw ValidationError("name a folder of original images, or give --generated N") }
+        if let generated, generated < 2 { throw ValidationError("--generated needs at least 2") }
+        guard heldOutEvery >= 2 else { throw ValidationError("--held-out-every must be 2 or more") }
+        guard (0...64).contains(threshold) else { throw ValidationError("--threshold must be from 0 to 64") }
+    }
+
+    func run() throws {
+        var options = QualityBenchmark.Options()
+        options.heldOutEvery = heldOutEvery
+        options.fast = fast
+        let report: QualityReport
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("hashdb-bench-quality-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: work) }
+            var originals = Array(PathWalker(arguments: paths, standardInput: nil))
+            if let generated {
+                for seed in 0..<generated {
+                    let path = work + "/scene-\(String(format: "%05d", seed)).png"
+                    try Data(ImageEncoder.png(SyntheticImage.scene(width: 512, height: 384, seed: UInt64(10_000 + seed)))).write(to: URL(fileURLWithPath: path))
+                    originals.append(path)
+                }
+            }
+            report = try QualityBenchmark(options: options).run(originals: originals, workDirectory: work)
+            try report.csv().write(toFile: out + "/quality.csv", atomically: true, encoding: .utf8)
+            try report.json().write(toFile: out + "/quality.json", atomically: true, encoding: .utf8)
+            try report.svg().write(toFile: out + "/recall.svg", atomically: true, encoding: .utf8)
+            try report.svg(dihedral: true).write(toFile: out + "/recall-dihedral.svg", atomically: true, encoding: .utf8)
+        } catch {
+            StandardError.line("hashdb bench-quality: \(error)")
+            throw ExitCode(2)
+        }
+        print(report.table(threshold: threshold))
+        StandardError.line("hashdb bench-quality: wrote quality.csv, quality.json, recall.svg and recall-dihedral.svg to \(out)")
+    }
+}

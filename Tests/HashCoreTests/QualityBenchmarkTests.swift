@@ -33,7 +33,7 @@ import Testing
                     let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
                     let decoded = try ImageDecoder().decode(bytes)
                     let query = QueryHashes(fingerprinter.fingerprint(bytes: try variant.apply(to: decoded.image, source: bytes, sourceFormat: decoded.format)))
-                    let ids = try database.match(query, options: MatchOptions(threshold: 31, dihedral: dihedral, minQuality: 0)).matches.map(\.entry.id)
+                    let ids = try database.match(query, options: MatchOptions(threshold: 31, dihedral: dihedral, minQuality: 0)).matches.flatMap(\.entry.ids)
                     if ids.contains(path) { recalled += 1 }
                     if ids.contains(where: { $0 != path }) { falsePositives += 1 }
                 }

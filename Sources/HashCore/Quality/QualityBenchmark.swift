@@ -12,6 +12,9 @@ public struct QualityBenchmark {
         public var fast = false
         public var variants = Variant.allCases
         public var maxThreshold = 64
+        /// 0 shows raw distances; 50 applies the rule hashdb query and serve apply by default
+        /// (hashes of lower quality, on either side, are not near-matched).
+        public var minQuality = 0
         public init() {}
     }
 
@@ -77,7 +80,7 @@ public struct QualityBenchmark {
             }
         }
         return QualityReport(outcomes: outcomes, listedOriginals: listed.count, heldOutOriginals: sources.count - listed.count,
-                             maxThreshold: options.maxThreshold, variants: options.variants, fast: options.fast)
+                             maxThreshold: options.maxThreshold, variants: options.variants, fast: options.fast, minQuality: options.minQuality)
     }
 
     /// The query's near hits within `maxThreshold`, through the database's own matching (the
@@ -89,17 +92,25 @@ public struct QualityBenchmark {
             return outcome
         }
         var outcome = Outcome(original: original, variant: variant, quality: image.pdq.quality)
+        if image.pdq.quality < options.minQuality {
+            if listed.contains(original) {
+                outcome.own = Int.max
+                outcome.ownDihedral = Int.max
+            }
+            return outcome
+        }
         let plain = [(image.pdq.hash, DihedralTransform.original)]
         let all = DihedralTransform.allCases.map { (image.pdq.dihedral[$0.rawValue], $0) }
         for (variants, dihedral) in [(plain, false), (all, true)] {
-            // Quality 0: the benchmark shows raw distances; low-quality queries are counted apart.
-            for hit in database.nearHits(variants, threshold: options.maxThreshold, minQuality: 0) {
-                let id = try database.entry(hit.entry).id
-                if id == original {
+            for hit in database.nearHits(variants, threshold: options.maxThreshold, minQuality: options.minQuality) {
+                // Originals with equal hashes share an entry: any of its ids may be the query's own.
+                let ids = try database.entry(hit.entry).ids
+                if ids.contains(original) {
                     if dihedral { outcome.ownDihedral = hit.distance } else { outcome.own = hit.distance }
-                } else if dihedral {
+                }
+                if ids.contains(where: { $0 != original }), dihedral {
                     outcome.nearestOtherDihedral = min(outcome.nearestOtherDihedral ?? .max, hit.distance)
-                } else {
+                } else if ids.contains(where: { $0 != original }) {
                     outcome.nearestOther = min(outcome.nearestOther ?? .max, hit.distance)
                 }
             }

@@ -8,6 +8,7 @@ public struct QualityReport: Sendable {
     public let maxThreshold: Int
     public let variants: [Variant]
     public let fast: Bool
+    public let minQuality: Int
 
     /// Variants of listed originals that decoded: the ones recall is measured on.
     public func recallQueries(_ variant: Variant) -> [QualityBenchmark.Outcome] {
@@ -74,7 +75,7 @@ public struct QualityReport: Sendable {
                               String(falsePositives(threshold: threshold, dihedral: false, variant: .some(variant))), String(lowQuality(variant))]))
         }
         lines.append("")
-        lines.append("originals: \(listedOriginals) listed, \(heldOutOriginals) held out; queries: \(queryCount); mode: \(fast ? "fast" : "exact")")
+        lines.append("originals: \(listedOriginals) listed, \(heldOutOriginals) held out; queries: \(queryCount); mode: \(fast ? "fast" : "exact"); minimum quality \(minQuality)")
         for dihedral in [false, true] {
             let fp = falsePositives(threshold: threshold, dihedral: dihedral)
             lines.append("false positives at \(threshold)\(dihedral ? " (dihedral)" : ""): \(fp) of \(queryCount) queries; of them held-out originals: \(falsePositives(threshold: threshold, dihedral: dihedral, variant: .some(nil)))")
@@ -118,6 +119,7 @@ public struct QualityReport: Sendable {
         var json = JSONWriter()
         json.beginObject()
         json.member("mode", fast ? "fast" : "exact")
+        json.member("min_quality", minQuality)
         json.member("listed_originals", listedOriginals)
         json.member("held_out_originals", heldOutOriginals)
         json.member("queries", queryCount)

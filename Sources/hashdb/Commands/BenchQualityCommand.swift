@@ -36,6 +36,9 @@ struct BenchQualityCommand: ParsableCommand {
     @Option(help: "Threshold the table reports recall and false positives at.")
     var threshold: Int = PDQ.matchThreshold
 
+    @Option(help: "Near-match only hashes of at least this quality, on either side (0: raw distances; 50: what query and serve do).")
+    var minQuality = 0
+
     @Flag(help: "Hash with reduced-size JPEG decoding (see hashdb hash --help), to compare with exact mode.")
     var fast = false
 
@@ -50,12 +53,14 @@ struct BenchQualityCommand: ParsableCommand {
         if let generated, generated < 2 { throw ValidationError("--generated needs at least 2") }
         guard heldOutEvery >= 2 else { throw ValidationError("--held-out-every must be 2 or more") }
         guard (0...64).contains(threshold) else { throw ValidationError("--threshold must be from 0 to 64") }
+        guard (0...100).contains(minQuality) else { throw ValidationError("--min-quality must be from 0 to 100") }
     }
 
     func run() throws {
         var options = QualityBenchmark.Options()
         options.heldOutEvery = heldOutEvery
         options.fast = fast
+        options.minQuality = minQuality
         let report: QualityReport
         do {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

@@ -116,18 +116,7 @@ public final class DuplicateScanner {
                 }
                 _ = try builder.write()
                 let database = try HashDatabase.open(path: path)
-                let scratch = NearIndex.Scratch()
-                for index in eligible {
-                    let record = records[index]
-                    let variants = options.dihedral && record.dihedral.count == 8
-                        ? DihedralTransform.allCases.map { (record.dihedral[$0.rawValue], $0) }
-                        : [(record.pdq!, DihedralTransform.original)]
-                    for hit in database.nearHits(variants, threshold: options.threshold, minQuality: options.minQuality, scratch: scratch) {
-                        for id in try database.entry(hit.entry).ids {
-                            if let other = Int(id), other != index { link(index, other) }
-                        }
-                    }
-                }
+                for (a, b) in try nearLinks(eligible, records: records, database: database) { link(a, b) }
             }
         }
 
@@ -148,6 +137,37 @@ public final class DuplicateScanner {
             for member in cluster.members { clusterOfRecord[member] = position }
         }
         return ScanResult(records: records, clusters: clusters, clusterOfRecord: clusterOfRecord, lowQualityThreshold: options.minQuality)
+    }
+
+    /// Pairs of records whose PDQ hashes lie within the threshold, found by querying the
+    /// scan's own near index with each eligible record, on every core (slices of the records,
+    /// each with its own search scratch; the pairs are united afterwards, in order).
+    private func nearLinks(_ eligible: [Int], records: [ScanRecord], database: HashDatabase) throws -> [(Int, Int)] {
+        let slices = max(1, min(options.jobs * 4, eligible.count / 256))
+        let results = SliceResults<(Int, Int)>(count: slices)
+        let options = self.options
+        DispatchQueue.concurrentPerform(iterations: slices) { slice in
+            let scratch = NearIndex.Scratch()
+            var pairs: [(Int, Int)] = []
+            do {
+                for position in stride(from: slice, to: eligible.count, by: slices) {
+                    let index = eligible[position]
+                    let record = records[index]
+                    let variants = options.dihedral && record.dihedral.count == 8
+                        ? DihedralTransform.allCases.map { (record.dihedral[$0.rawValue], $0) }
+                        : [(record.pdq!, DihedralTransform.original)]
+                    for hit in database.nearHits(variants, threshold: options.threshold, minQuality: options.minQuality, scratch: scratch) {
+                        for id in try database.entry(hit.entry).ids {
+                            if let other = Int(id), other != index { pairs.append((index, other)) }
+                        }
+                    }
+                }
+                results.set(slice, .success(pairs))
+            } catch {
+                results.set(slice, .failure(error))
+            }
+        }
+        return try results.all().flatMap { try $0.get() }
     }
 
     /// "c" and the first 16 hex digits of the smallest SHA-256 among the members (of their
@@ -282,4 +302,27 @@ final class ScanStateFile {
     }
 
     func close() throws { try writer.close() }
+}
+
+/// One result per slice of a parallel loop. Invariant: each slot is written once, by the one
+/// iteration that owns it, before `all` reads them after the loop has returned.
+private final class SliceResults<Element>: @unchecked Sendable {
+    private var slots: [Result<[Element], Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ slice: Int, _ result: Result<[Element], Error>) {
+        lock.lock()
+        slots[slice] = result
+        lock.unlock()
+    }
+
+    func all() -> [Result<[Element], Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.map { $0 ?? .success([]) }
+    }
 }

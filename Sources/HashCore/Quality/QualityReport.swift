@@ -55,7 +55,7 @@ public struct QualityReport: Sendable {
 
     /// The table people read: per variant, recall at `threshold` (plain and dihedral), own-original
     /// distances (">64" when beyond the search), false positives and low-quality hashes.
-    public func table(threshold: Int = PDQ.matchThreshold) -> String {
+    public func table(threshold: Int = PDQ.matchThreshold, falsePositiveRate chosen: Double = 0.001) -> String {
         func row(_ cells: [String]) -> String {
             let widths = [18, 5, 11, 11, 7, 7, 7, 6, 5]
             return zip(cells, widths).enumerated().map { index, pair in
@@ -80,10 +80,10 @@ public struct QualityReport: Sendable {
             let fp = falsePositives(threshold: threshold, dihedral: dihedral)
             lines.append("false positives at \(threshold)\(dihedral ? " (dihedral)" : ""): \(fp) of \(queryCount) queries; of them held-out originals: \(falsePositives(threshold: threshold, dihedral: dihedral, variant: .some(nil)))")
         }
-        for rate in [0.0, 0.001, 0.01] {
+        for rate in Set([0.0, 0.001, 0.01, chosen]).sorted() {
             let plain = recommendedThreshold(falsePositiveRate: rate, dihedral: false)
             let dihedral = recommendedThreshold(falsePositiveRate: rate, dihedral: true)
-            lines.append(String(format: "recommended threshold at a false-positive rate ≤ %.1f%%: %d (recall %.1f%%); dihedral: %d (recall %.1f%%)", rate * 100,
+            lines.append(String(format: "recommended threshold at a false-positive rate ≤ %g%%: %d (recall %.1f%%); dihedral: %d (recall %.1f%%)", rate * 100,
                                 plain, 100 * overallRecall(threshold: plain, dihedral: false), dihedral, 100 * overallRecall(threshold: dihedral, dihedral: true)))
         }
         return lines.joined(separator: "\n")

@@ -36,6 +36,9 @@ struct BenchQualityCommand: ParsableCommand {
     @Option(help: "Threshold the table reports recall and false positives at.")
     var threshold: Int = PDQ.matchThreshold
 
+    @Option(help: ArgumentHelp("The false-positive rate (a fraction of all queries) to recommend a threshold for, beside 0, 0.001 and 0.01.", valueName: "rate"))
+    var falsePositiveRate = 0.001
+
     @Option(help: "Near-match only hashes of at least this quality, on either side (0: raw distances; 50: what query and serve do).")
     var minQuality = 0
 
@@ -53,6 +56,7 @@ struct BenchQualityCommand: ParsableCommand {
         if let generated, generated < 2 { throw ValidationError("--generated needs at least 2") }
         guard heldOutEvery >= 2 else { throw ValidationError("--held-out-every must be 2 or more") }
         guard (0...64).contains(threshold) else { throw ValidationError("--threshold must be from 0 to 64") }
+        guard (0...1).contains(falsePositiveRate) else { throw ValidationError("--false-positive-rate must be from 0 to 1") }
         guard (0...100).contains(minQuality) else { throw ValidationError("--min-quality must be from 0 to 100") }
     }
 
@@ -84,7 +88,7 @@ struct BenchQualityCommand: ParsableCommand {
             StandardError.line("hashdb bench-quality: \(error)")
             throw ExitCode(2)
         }
-        print(report.table(threshold: threshold))
+        print(report.table(threshold: threshold, falsePositiveRate: falsePositiveRate))
         StandardError.line("hashdb bench-quality: wrote quality.csv, quality.json, recall.svg and recall-dihedral.svg to \(out)")
     }
 }

@@ -195,14 +195,14 @@ public enum ScanReport {
     /// with a header: `cluster` or `path`, and `category`; optional `source` and `id`). Every
     /// file of a labelled cluster, or each labelled path, becomes a row with its digests and PDQ.
     public static func labelledRows(report reportPath: String, labels labelsPath: String, defaultSource: String) throws -> [ListRow] {
-        let report: String
-        let labels: String
-        do {
-            report = try String(contentsOfFile: reportPath, encoding: .utf8)
-            labels = try String(contentsOfFile: labelsPath, encoding: .utf8)
-        } catch {
-            throw InputError(file: error.localizedDescription.contains(labelsPath) ? labelsPath : reportPath, reason: "cannot read: \(error.localizedDescription)")
+        func read(_ path: String) throws -> String {
+            do {
+                return try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw InputError(file: path, reason: "cannot read: \(error.localizedDescription)")
+            }
         }
+        let report = try read(reportPath)
         var filesOfCluster: [String: [[String: Any]]] = [:]
         var fileOfPath: [String: [String: Any]] = [:]
         for (number, line) in report.split(separator: "\n").enumerated() {
@@ -213,19 +213,24 @@ public enum ScanReport {
             fileOfPath[path] = object
             if let cluster = object["cluster"] as? String { filesOfCluster[cluster, default: []].append(object) }
         }
-        let table = labels.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
-        guard let header = table.first?.map({ $0.lowercased() }), let categoryColumn = header.firstIndex(of: "category"),
+        // The labels: CSV as the lists are read (RFC 4180 quoting), header row first.
+        let reader = try DelimitedReader(path: labelsPath, dialect: .csv)
+        var table: [(line: Int, fields: [String])] = []
+        while let record = try reader.next() {
+            table.append((reader.line, (0..<record.count).map { record.string($0).trimmingCharacters(in: .whitespaces) }))
+        }
+        guard let header = table.first?.fields.map({ $0.lowercased() }), let categoryColumn = header.firstIndex(of: "category"),
             let keyColumn = header.firstIndex(of: "cluster") ?? header.firstIndex(of: "path")
         else {
             throw InputError(file: labelsPath, reason: "the header must name a cluster or path column and a category column")
         }
         let sourceColumn = header.firstIndex(of: "source")
         var rows: [ListRow] = []
-        for (number, fields) in table.enumerated().dropFirst() where fields.count > max(keyColumn, categoryColumn) {
+        for (number, fields) in table.dropFirst() where fields.count > max(keyColumn, categoryColumn) {
             let key = fields[keyColumn]
             let files = header[keyColumn] == "cluster" ? filesOfCluster[key] ?? [] : fileOfPath[key].map { [$0] } ?? []
             guard !files.isEmpty else {
-                throw InputError(file: labelsPath, reason: "line \(number + 1): \(header[keyColumn]) '\(key)' is not in \(reportPath)")
+                throw InputError(file: labelsPath, reason: "line \(number): \(header[keyColumn]) '\(key)' is not in \(reportPath)")
             }
             for file in files {
                 var row = ListRow()

@@ -128,6 +128,7 @@ public final class DuplicateScanner {
         for members in membersOfRoot.values {
             let representative = members.min { Self.represents(records[$0], better: records[$1]) }!
             var cluster = ScanCluster(id: Self.clusterID(members.map { records[$0] }), members: members, representative: representative)
+            cluster.spread = Self.spread(members.map { records[$0] }, around: records[representative], dihedral: options.dihedral)
             cluster.known = try knownMatch(for: members.map { records[$0] })
             clusters.append(cluster)
         }
@@ -181,6 +182,16 @@ public final class DuplicateScanner {
         return "u" + Hex.encode(stream.finish(), byteCount: 32).prefix(16)
     }
 
+    /// The largest PDQ distance of a member from the representative (the smallest over the
+    /// representative's rotations and flips with `dihedral`): linking is transitive, so a
+    /// cluster can chain images further apart than the threshold; this shows how far.
+    static func spread(_ members: [ScanRecord], around representative: ScanRecord, dihedral: Bool) -> Int? {
+        guard let center = representative.pdq else { return nil }
+        let centers = dihedral && representative.dihedral.count == 8 ? representative.dihedral : [center]
+        let distances = members.compactMap { member in member.pdq.map { hash in centers.map { $0.distance(to: hash) }.min()! } }
+        return distances.max()
+    }
+
     /// The largest image first, then the highest quality, then the smallest digest (a total order).
     static func represents(_ a: ScanRecord, better b: ScanRecord) -> Bool {
         if a.pixels != b.pixels { return a.pixels > b.pixels }
@@ -229,6 +240,8 @@ public struct ScanCluster: Sendable {
     public let members: [Int]
     public let representative: Int
     public var known: KnownMatch?
+    /// How far (PDQ bits) the farthest member lies from the representative.
+    public var spread: Int?
 }
 
 public struct ScanResult: Sendable {

@@ -52,6 +52,7 @@ public enum ScanReport {
             json.member("status", cluster.known == nil ? "new" : "known")
             json.member("files", cluster.members.count)
             json.member("representative", result.records[cluster.representative].path)
+            if let spread = cluster.spread { json.member("spread", spread) }
             if let known = cluster.known {
                 json.key("known")
                 json.beginObject()
@@ -140,7 +141,8 @@ public enum ScanReport {
         output("<p>New clusters first. Thumbnails are \(thumbnails ? "shown" : "off (run with --thumbnails to show them)").</p>")
         for cluster in result.clusters {
             let status = cluster.known == nil ? "new" : "known"
-            output("<section class=\"cluster \(status)\" id=\"\(cluster.id)\"><h2><code>\(cluster.id)</code> · \(status) · \(cluster.members.count) file\(cluster.members.count == 1 ? "" : "s")</h2>")
+            let spread = cluster.spread.map { $0 > 0 ? " · members up to \($0) bits from the representative" : "" } ?? ""
+            output("<section class=\"cluster \(status)\" id=\"\(cluster.id)\"><h2><code>\(cluster.id)</code> · \(status) · \(cluster.members.count) file\(cluster.members.count == 1 ? "" : "s")\(spread)</h2>")
             if let known = cluster.known {
                 let match = known.match
                 output("<p>Known: <b>\(escape(match.entry.id))</b> in \(escape(known.database)) (\(match.kind.rawValue), distance \(match.distance), \(match.transform.name)); categories \(escape(match.entry.categories.joined(separator: ", "))); sources \(escape(match.entry.sources.joined(separator: ", "))); matched by \(escape(known.member))</p>")

@@ -52,7 +52,8 @@ public final class DuplicateScanner {
             stateFile == nil || URL(fileURLWithPath: path).standardizedFileURL.path != stateFile
         }.map { path -> (String, FileVersion?, ScanRecord?) in
             let version = FileVersion(path: path)
-            if let version, let earlier = previous[path], earlier.size == version.size, earlier.modified == version.modified,
+            // Taken out as it is used, so that the state's records are not held twice.
+            if let version, let earlier = previous.removeValue(forKey: path), earlier.size == version.size, earlier.modified == version.modified,
                 !wantsDihedral || earlier.pdq == nil || earlier.dihedral.count == DihedralTransform.allCases.count
             {
                 return (path, version, earlier)
@@ -284,22 +285,17 @@ final class ScanStateFile {
         return (try? handle.read(upToCount: 1))?.first
     }
 
+    /// The records of a state file, read a line at a time (a million-file state is hundreds of
+    /// megabytes: it is never held whole).
     static func load(_ path: String) throws -> [String: ScanRecord] {
         guard FileManager.default.fileExists(atPath: path) else { return [:] }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw InputError(file: path, reason: "cannot read the scan state: \(error.localizedDescription)")
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard let first = lines.first, first == ScanStateCodec.header else {
+        let reader = try DelimitedReader(path: path, dialect: .lines)
+        guard let first = try reader.next(), first.string(0) == ScanStateCodec.header else {
             throw InputError(file: path, reason: "not a hashdb scan state file (its first line is not '\(ScanStateCodec.header)')")
         }
-        lines.removeFirst()
         var records: [String: ScanRecord] = [:]
-        for line in lines {
-            if let record = ScanStateCodec.record(line) { records[record.path] = record }
+        while let line = try reader.next() {
+            if let record = ScanStateCodec.record(Substring(line.string(0))) { records[record.path] = record }
         }
         return records
     }

@@ -354,25 +354,32 @@ public final class DatabaseBuilder {
     private func manifestJSON(summary: Summary) -> String {
         var json = JSONWriter()
         json.beginObject()
-        json.member("tool", "hashdb")
-        json.member("version", HashCoreVersion.current)
-        json.member("format", "\(DatabaseFormat.majorVersion).\(DatabaseFormat.minorVersion)")
-        json.key("inputs")
-        json.beginArray()
-        for input in manifestInputs {
-            Self.writeManifestInput(input, into: &json)
-        }
-        json.endArray()
-        json.key("options")
-        json.beginObject()
-        for (name, value) in manifestOptions.sorted(by: { $0.key < $1.key }) {
-            json.member(name, value)
-        }
-        json.endObject()
+        Self.writeManifestHead(operation: nil, inputs: manifestInputs, options: manifestOptions, into: &json)
         json.member("rows", summary.rows)
         json.member("entries", summary.entries)
         json.endObject()
         return json.output
+    }
+
+    /// The members every manifest starts with (docs/FORMAT.md, section 64): tool, version,
+    /// format, the operation (merges), the inputs and the options.
+    static func writeManifestHead(operation: String?, inputs: [ManifestInput], options: [String: String], into json: inout JSONWriter) {
+        json.member("tool", "hashdb")
+        json.member("version", HashCoreVersion.current)
+        json.member("format", "\(DatabaseFormat.majorVersion).\(DatabaseFormat.minorVersion)")
+        if let operation { json.member("operation", operation) }
+        json.key("inputs")
+        json.beginArray()
+        for input in inputs {
+            writeManifestInput(input, into: &json)
+        }
+        json.endArray()
+        json.key("options")
+        json.beginObject()
+        for (name, value) in options.sorted(by: { $0.key < $1.key }) {
+            json.member(name, value)
+        }
+        json.endObject()
     }
 
     static func writeManifestInput(_ input: ManifestInput, into json: inout JSONWriter) {

@@ -341,22 +341,7 @@ public final class DatabaseMerger {
     private func manifestJSON(operation: Operation, summary: Summary) -> String {
         var json = JSONWriter()
         json.beginObject()
-        json.member("tool", "hashdb")
-        json.member("version", HashCoreVersion.current)
-        json.member("format", "\(DatabaseFormat.majorVersion).\(DatabaseFormat.minorVersion)")
-        json.member("operation", operation.name)
-        json.key("inputs")
-        json.beginArray()
-        for input in manifestInputs {
-            DatabaseBuilder.writeManifestInput(input, into: &json)
-        }
-        json.endArray()
-        json.key("options")
-        json.beginObject()
-        for (name, value) in manifestOptions.sorted(by: { $0.key < $1.key }) {
-            json.member(name, value)
-        }
-        json.endObject()
+        DatabaseBuilder.writeManifestHead(operation: operation.name, inputs: manifestInputs, options: manifestOptions, into: &json)
         json.member("tombstones", summary.tombstones)
         json.member("allowlist", summary.allowEntries)
         json.member("removed", summary.removedEntries)

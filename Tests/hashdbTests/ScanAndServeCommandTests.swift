@@ -37,6 +37,14 @@ import TestSupport
             let text = try String(contentsOfFile: report, encoding: .utf8)
             #expect(text.contains("images/jpeg/baseline.jpg"), "\(format)")
         }
+        // The state knows files by absolute path: a re-scan named from elsewhere reads none again.
+        let state = path("scan.state")
+        let first = try HashDBCommand.run(["scan", "--state", state, "images"], currentDirectory: TestPaths.fixtures)
+        #expect(first.status == 0)
+        let again = try HashDBCommand.run(["scan", "--state", state, TestPaths.fixtures.appendingPathComponent("images").path])
+        #expect(again.standardError.contains(" 0 hashed, \(files.count == 0 ? 0 : first.records.filter { $0["type"] as? String == "file" }.count) from the state file"),
+                "\(again.standardError)")
+
         let refused = try HashDBCommand.run(["scan", "--thumbnails", "images"], currentDirectory: TestPaths.fixtures)
         #expect(refused.status != 0)
         #expect(refused.standardError.contains("--thumbnails goes with --format html"))

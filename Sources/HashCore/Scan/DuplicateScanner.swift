@@ -52,10 +52,13 @@ public final class DuplicateScanner {
             stateFile == nil || URL(fileURLWithPath: path).standardizedFileURL.path != stateFile
         }.map { path -> (String, FileVersion?, ScanRecord?) in
             let version = FileVersion(path: path)
-            // Taken out as it is used, so that the state's records are not held twice.
-            if let version, let earlier = previous.removeValue(forKey: path), earlier.size == version.size, earlier.modified == version.modified,
+            // The state knows files by absolute path, so a scan from another folder finds them;
+            // each is taken out as it is used, so that its record is not held twice.
+            if let version, var earlier = previous.removeValue(forKey: ScanStateFile.key(path)),
+                earlier.size == version.size, earlier.modified == version.modified,
                 !wantsDihedral || earlier.pdq == nil || earlier.dihedral.count == DihedralTransform.allCases.count
             {
+                earlier.path = path
                 return (path, version, earlier)
             }
             return (path, version, nil)
@@ -86,6 +89,8 @@ public final class DuplicateScanner {
                 if counts.files % 256 == 0 { progress?(counts) }
             })
         try state?.close()
+        // The state's records not seen again (files gone since) go before clustering allocates.
+        previous = [:]
         if let writeFailure { throw writeFailure }
         progress?(counts)
         var result = try cluster(records)
@@ -111,7 +116,7 @@ public final class DuplicateScanner {
         if !eligible.isEmpty {
             try withTemporaryDirectory { directory in
                 let path = directory + "/scan.hdb"
-                let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: 256 << 20))
+                let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: 128 << 20))
                 for index in eligible {
                     try builder.add(ListRow(id: String(index), pdq: records[index].pdq, quality: records[index].quality))
                 }
@@ -300,9 +305,17 @@ final class ScanStateFile {
         return records
     }
 
-    /// Appends a record; written through every 64 records, so a kill loses at most those.
+    /// The path a state file records: absolute and standardized.
+    static func key(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// Appends a record (under its absolute path); written through every 64 records, so a
+    /// kill loses at most those.
     func append(_ record: ScanRecord) throws {
-        try writer.write(Array((ScanStateCodec.line(record) + "\n").utf8))
+        var stored = record
+        stored.path = Self.key(record.path)
+        try writer.write(Array((ScanStateCodec.line(stored) + "\n").utf8))
         pending += 1
         if pending >= 64 {
             try writer.flush()

@@ -8,6 +8,7 @@
 #include <png.h>
 
 #include "CImageCodecs.h"
+#include "jpeg_color_space.h"
 
 void hdb_free(void *pointer) {
     free(pointer);
@@ -42,16 +43,6 @@ static void jpeg_writer_on_message(j_common_ptr cinfo, int level) {
     (void)level;
 }
 
-static J_COLOR_SPACE stored_space(int space) {
-    switch (space) {
-    case HDB_CS_GRAY: return JCS_GRAYSCALE;
-    case HDB_CS_RGB: return JCS_RGB;
-    case HDB_CS_YCBCR: return JCS_YCbCr;
-    case HDB_CS_CMYK: return JCS_CMYK;
-    case HDB_CS_YCCK: return JCS_YCCK;
-    default: return JCS_UNKNOWN;
-    }
-}
 
 int hdb_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height,
                     const hdb_jpeg_encode_options *options,
@@ -86,7 +77,7 @@ int hdb_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height,
     writer->cinfo.input_components = components;
     writer->cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
     jpeg_set_defaults(&writer->cinfo);
-    jpeg_set_colorspace(&writer->cinfo, stored_space(options->stored_color_space));
+    jpeg_set_colorspace(&writer->cinfo, to_libjpeg_color_space(options->stored_color_space));
     jpeg_set_quality(&writer->cinfo, options->quality, TRUE);
     if (options->progressive) {
         jpeg_simple_progression(&writer->cinfo);

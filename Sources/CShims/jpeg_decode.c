@@ -7,6 +7,7 @@
 #include <jerror.h>
 
 #include "CImageCodecs.h"
+#include "jpeg_color_space.h"
 
 struct hdb_jpeg_decoder {
     struct jpeg_decompress_struct cinfo;
@@ -77,16 +78,6 @@ static int from_libjpeg_color_space(J_COLOR_SPACE space) {
     }
 }
 
-static J_COLOR_SPACE to_libjpeg_color_space(int space) {
-    switch (space) {
-    case HDB_CS_GRAY: return JCS_GRAYSCALE;
-    case HDB_CS_RGB: return JCS_RGB;
-    case HDB_CS_YCBCR: return JCS_YCbCr;
-    case HDB_CS_CMYK: return JCS_CMYK;
-    case HDB_CS_YCCK: return JCS_YCCK;
-    default: return JCS_UNKNOWN;
-    }
-}
 
 hdb_jpeg_decoder *hdb_jpeg_decoder_create(uint32_t max_scans, size_t max_memory) {
     hdb_jpeg_decoder *decoder = calloc(1, sizeof *decoder);

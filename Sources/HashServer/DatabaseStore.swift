@@ -1,7 +1,6 @@
 import Foundation
 import HashCore
 import Synchronization
-import SystemPackage
 
 /// The database the service answers from, and what became of the last attempt to replace it.
 ///
@@ -126,24 +125,5 @@ public enum DatabaseLoadError: Error, Sendable, CustomStringConvertible {
         case .failedVerification(let path, let problems):
             "\(path): failed verification: \(problems.joined(separator: "; "))"
         }
-    }
-}
-
-/// Which file a path names: a rename over the path gives a different inode; a copy over it
-/// (which a careful operator does not do) a different size or modification time.
-struct FileIdentity: Equatable, Sendable {
-    let device: UInt64
-    let inode: UInt64
-    let size: Int64
-    let modifiedSeconds: Int
-    let modifiedNanoseconds: Int
-
-    init?(path: String) {
-        guard let status = try? FilePath(path).stat() else { return nil }
-        device = UInt64(status.deviceID.rawValue)
-        inode = UInt64(status.inode.rawValue)
-        size = status.size
-        modifiedSeconds = Int(status.st_mtim.tv_sec)
-        modifiedNanoseconds = Int(status.st_mtim.tv_nsec)
     }
 }

@@ -11,27 +11,15 @@ final class ServiceMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let topEntries = TopHits(capacity: 256)
     /// Handles made once per label and dimensions: the registry's lookup costs more than an increment.
-    private let counters = Mutex<[String: Metrics.Counter]>([:])
-    private let timers = Mutex<[String: Metrics.Timer]>([:])
+    private let counters = HandleCache<Metrics.Counter>()
+    private let timers = HandleCache<Metrics.Timer>()
 
     private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Metrics.Counter {
-        let key = ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
-        return counters.withLock { cache in
-            if let counter = cache[key] { return counter }
-            let counter = Metrics.Counter(label: label, dimensions: dimensions, factory: factory)
-            cache[key] = counter
-            return counter
-        }
+        counters.handle(label, dimensions) { Metrics.Counter(label: label, dimensions: dimensions, factory: factory) }
     }
 
     private func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
-        let key = ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
-        return timers.withLock { cache in
-            if let timer = cache[key] { return timer }
-            let timer = Metrics.Timer(label: label, dimensions: dimensions, factory: factory)
-            cache[key] = timer
-            return timer
-        }
+        timers.handle(label, dimensions) { Metrics.Timer(label: label, dimensions: dimensions, factory: factory) }
     }
 
     init() {
@@ -125,6 +113,21 @@ final class TopHits: Sendable {
         counts.withLock { counts in
             counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
                 .prefix(limit).map { ($0.key, $0.value) }
+        }
+    }
+}
+
+/// Metric handles by label and dimensions, made on first use.
+private final class HandleCache<Handle: Sendable>: Sendable {
+    private let handles = Mutex<[String: Handle]>([:])
+
+    func handle(_ label: String, _ dimensions: [(String, String)], make: () -> Handle) -> Handle {
+        let key = ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
+        return handles.withLock { cache in
+            if let handle = cache[key] { return handle }
+            let handle = make()
+            cache[key] = handle
+            return handle
         }
     }
 }

@@ -50,8 +50,8 @@ public final class DuplicateScanner {
         let stateFile = options.statePath.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let walk = PathWalker(arguments: paths, standardInput: nil).lazy.filter { path in
             stateFile == nil || URL(fileURLWithPath: path).standardizedFileURL.path != stateFile
-        }.map { path -> (String, FileVersion?, ScanRecord?) in
-            let version = FileVersion(path: path)
+        }.map { path -> (String, FileIdentity?, ScanRecord?) in
+            let version = FileIdentity(path: path)
             // The state knows files by absolute path, so a scan from another folder finds them;
             // each is taken out as it is used, so that its record is not held twice.
             if let version, var earlier = previous.removeValue(forKey: ScanStateFile.key(path)),
@@ -64,7 +64,7 @@ public final class DuplicateScanner {
             return (path, version, nil)
         }
         var writeFailure: Error?
-        OrderedParallelMap<(String, FileVersion?, ScanRecord?), ScanRecord>(jobs: options.jobs).run(
+        OrderedParallelMap<(String, FileIdentity?, ScanRecord?), ScanRecord>(jobs: options.jobs).run(
             walk,
             makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral) },
             transform: { fingerprinter, item in

@@ -1,5 +1,3 @@
-import SystemPackage
-
 /// What a scan knows about one file: where it is and which version of it was hashed (size and
 /// modification time), its digests, and its PDQ hash when it decodes, or why it could not be read.
 public struct ScanRecord: Sendable, Equatable {
@@ -51,18 +49,6 @@ public struct ScanRecord: Sendable, Equatable {
 
     public var queryHashes: QueryHashes {
         QueryHashes(digests: digests?.all ?? [], pdq: pdq, quality: quality, dihedral: dihedral)
-    }
-}
-
-/// A file's identity for incremental scans: path, size and modification time.
-struct FileVersion: Equatable {
-    let size: Int
-    let modified: Int64
-
-    init?(path: String) {
-        guard let status = try? FilePath(path).stat(), status.type == .regular else { return nil }
-        size = Int(status.size)
-        modified = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
     }
 }
 

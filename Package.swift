@@ -8,6 +8,10 @@ let cpuSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v2"])]
 #else
 let cpuSettings: [SwiftSetting] = []
 #endif
+// Release builds of HashCore leave out the run-time exclusivity checks: they took a tenth of a
+// 10 M-row build's time in its buffer and sort loops (docs/BENCHMARKS.md, issue 3). Debug builds,
+// which run the tests and the sanitizers, keep them; the compile-time checks stay on everywhere.
+let coreSettings: [SwiftSetting] = cpuSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "hashdb",
@@ -50,7 +54,7 @@ let package = Package(
                 "CShims", "CWebP", "CCrypto", "CSQLite",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            swiftSettings: cpuSettings),
+            swiftSettings: coreSettings),
         // The HTTP screening service (hashdb serve): the app is built by buildApplication(_:).
         .target(
             name: "HashServer",

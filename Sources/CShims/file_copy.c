@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <unistd.h>
 #include "CFileCopy.h"
 
@@ -8,4 +9,8 @@ ssize_t hdb_copy_file_range(int input, int64_t *input_offset, int output, int64_
     *input_offset = in;
     *output_offset = out;
     return copied;
+}
+
+int hdb_start_writeback(int descriptor, int64_t offset, int64_t length) {
+    return sync_file_range(descriptor, offset, length, SYNC_FILE_RANGE_WRITE);
 }

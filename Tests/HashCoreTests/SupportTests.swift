@@ -158,3 +158,55 @@ import TestSupport
         #expect(JPEGDecoder.fastScaleDenominator(width: 256, height: 256) == 2)
     }
 }
+
+@Suite struct BufferedFileTests {
+    /// Bytes 0, 1, 2, … of `count`, for checking what reached a file.
+    static func pattern(_ count: Int, from start: Int = 0) -> [UInt8] {
+        (start..<(start + count)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+    }
+
+    @Test(arguments: [false, true]) func writesEverythingInOrder(writeBehind: Bool) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hashdb-writer-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try BufferedFileWriter(path: path, bufferSize: 4096, writeBehind: writeBehind)
+        var expected: [UInt8] = []
+        // Small writes that fill buffers, values, and writes larger than the buffer (written directly).
+        for size in [1, 100, 4000, 5000, 3, 20_000, 4096, 7, 9000] {
+            let bytes = Self.pattern(size, from: expected.count)
+            try writer.write(bytes)
+            expected += bytes
+            try writer.write(value: UInt32(size).littleEndian)
+            expected += withUnsafeBytes(of: UInt32(size).littleEndian, Array.init)
+        }
+        #expect(writer.size == expected.count)
+        try writer.close()
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == expected)
+    }
+
+    @Test func aFailedWriteBehindIsReportedByClose() throws {
+        // /dev/full refuses every write with ENOSPC.
+        let writer = try BufferedFileWriter(path: "/dev/full", bufferSize: 4096, writeBehind: true)
+        var failure: FileIOError?
+        do {
+            for _ in 0..<4 { try writer.write(Self.pattern(3000)) }
+            try writer.close()
+        } catch {
+            failure = error
+        }
+        #expect(failure?.errno == .noSpace)
+        #expect(failure?.path == "/dev/full")
+    }
+
+    @Test(arguments: [1, 3, 16]) func lookaheadWindowKeepsOrder(length: Int) {
+        for count in [0, 1, length - 1, length, length + 1, 5 * length + 2] where count >= 0 {
+            var window = LookaheadWindow<Int>(length: length)
+            var out: [Int] = []
+            for value in 0..<count {
+                if let due = window.push(value) { out.append(due) }
+                #expect(out.count == max(0, value + 1 - length))
+            }
+            while let due = window.pop() { out.append(due) }
+            #expect(out == Array(0..<count))
+        }
+    }
+}

@@ -231,7 +231,12 @@ struct LabelList: Hashable {
     }
 
     static func == (lhs: LabelList, rhs: LabelList) -> Bool {
-        lhs.labels.count == rhs.labels.count && zip(lhs.labels, rhs.labels).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
+        guard lhs.labels.count == rhs.labels.count else { return false }
+        // Readers hand out one array per distinct field value: most lists compared share storage.
+        let shared = lhs.labels.withUnsafeBufferPointer { left in
+            rhs.labels.withUnsafeBufferPointer { right in left.baseAddress == right.baseAddress }
+        }
+        return shared || zip(lhs.labels, rhs.labels).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
     }
 
     func hash(into hasher: inout Hasher) {
@@ -326,6 +331,41 @@ struct RowMerger {
 }
 
 // MARK: - Union-find and entry numbering
+
+/// A first-in first-out window of fixed length over a stream: `push` returns the element that
+/// entered `length` pushes earlier, so work on an element can start (a prefetch) that long
+/// before it is used; `pop` drains the rest in order.
+struct LookaheadWindow<Element> {
+    private var elements: [Element] = []
+    private var oldest = 0
+    private let length: Int
+
+    init(length: Int) {
+        precondition(length > 0)
+        self.length = length
+        elements.reserveCapacity(length)
+    }
+
+    mutating func push(_ element: Element) -> Element? {
+        guard elements.count == length else {
+            elements.append(element)
+            return nil
+        }
+        let due = elements[oldest]
+        elements[oldest] = element
+        oldest = (oldest + 1) % length
+        return due
+    }
+
+    mutating func pop() -> Element? {
+        guard !elements.isEmpty else { return nil }
+        // Once not full, `elements` is drained from `oldest`, wrapping around.
+        let index = oldest % elements.count
+        let due = elements.remove(at: index)
+        oldest = elements.isEmpty ? 0 : index % elements.count
+        return due
+    }
+}
 
 /// Rows united by shared keys. Roots are always the smallest row of their set, so every
 /// parent pointer points to a smaller row; a root's `canonical` is the smallest key ordinal
@@ -434,7 +474,7 @@ struct KeyLinker {
 
     init(forest: UnionFind, keyStreamPath: String, tombstones: [Tombstone]) throws(FileIOError) {
         self.forest = forest
-        keyStream = try BufferedFileWriter(path: keyStreamPath)
+        keyStream = try BufferedFileWriter(path: keyStreamPath, writeBehind: true)
         removedKeys = Array(Set(tombstones.compactMap { tombstone -> SortableKeyValue? in
             if case .id = tombstone.value { return nil }
             return SortableKeyValue(kind: tombstone.value.kindCode, value: tombstone.value.storedValue)
@@ -587,8 +627,8 @@ final class DigestIndexWriter {
         self.count = count
         prefixBits = DatabaseFormat.prefixBits(forKeyCount: count)
         directory = [UInt32](repeating: 0, count: (1 << prefixBits) + 1)
-        keys = try BufferedFileWriter(path: "\(workDirectory)/\(kind.rawValue)-keys.part")
-        entries = try BufferedFileWriter(path: "\(workDirectory)/\(kind.rawValue)-entries.part")
+        keys = try BufferedFileWriter(path: "\(workDirectory)/\(kind.rawValue)-keys.part", writeBehind: true)
+        entries = try BufferedFileWriter(path: "\(workDirectory)/\(kind.rawValue)-entries.part", writeBehind: true)
     }
 
     func add(_ key: Bytes32, entry: UInt32) throws(FileIOError) {
@@ -663,8 +703,8 @@ final class EntryWriter {
         expectedEntries = entryCount
         entries = output.writer(at: output.reserve(.entries, count: entryCount, length: entryCount * DatabaseFormat.entryRecordSize),
                                 bufferSize: 4 << 20)
-        idOffsets = try BufferedFileWriter(path: directory + "/id-offsets.part")
-        idData = try BufferedFileWriter(path: directory + "/id-data.part")
+        idOffsets = try BufferedFileWriter(path: directory + "/id-offsets.part", writeBehind: true)
+        idData = try BufferedFileWriter(path: directory + "/id-data.part", writeBehind: true)
         pdqSorter = ExternalSorter(directory: directory, name: "pdq", memoryBudget: pdqMemory)
         idSorter = ExternalSorter(directory: directory, name: "ids", memoryBudget: idMemory)
         offsetOfRowLabelSet = Array(repeating: nil, count: rowLabelSets.count)
@@ -778,8 +818,8 @@ final class PDQTableWriter {
 
     init(directory: String) throws(FileIOError) {
         self.directory = directory
-        hashes = try BufferedFileWriter(path: directory + "/pdq-hashes.part")
-        records = try BufferedFileWriter(path: directory + "/pdq-records.part")
+        hashes = try BufferedFileWriter(path: directory + "/pdq-hashes.part", writeBehind: true)
+        records = try BufferedFileWriter(path: directory + "/pdq-records.part", writeBehind: true)
     }
 
     func add(hash: Bytes32, entry: UInt32, quality: UInt8) throws(FileIOError) {
@@ -791,6 +831,10 @@ final class PDQTableWriter {
 
     /// Places the table, and the index unless `nearIndexTables` is 0 (or there are too few
     /// hashes to need one).
+    /// The near index's share of a build's or merge's memory budget. The other thread of the
+    /// index stage only merges runs (small read buffers): the sort buffers are free by then.
+    static func nearIndexMemory(_ budget: Int) -> Int { budget * 3 / 4 }
+
     func finish(into output: DatabaseOutput, nearIndexTables: Int?, memoryBudget: Int) throws {
         try hashes.close()
         try records.close()

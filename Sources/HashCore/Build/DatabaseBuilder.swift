@@ -90,7 +90,7 @@ public final class DatabaseBuilder {
         self.destination = destination
         workDirectory = AtomicFile.temporaryPath(for: destination, kind: "work")
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: false)
-        rowSpill = try BufferedFileWriter(path: workDirectory + "/rows.spill")
+        rowSpill = try BufferedFileWriter(path: workDirectory + "/rows.spill", writeBehind: true)
         // Links fill while rows are read, when no other sort holds memory.
         links = ExternalSorter(directory: workDirectory, name: "links", memoryBudget: options.memoryBudget * 5 / 8)
         annotations = AnnotationWriter(directory: workDirectory, memoryBudget: options.memoryBudget / 8)
@@ -248,11 +248,19 @@ public final class DatabaseBuilder {
                                    tombstones: tombstones)
         removedRows = []
         var linked = 0
-        try links.forEachSorted { key, _ in
+        // Sorted keys visit rows at random: each key waits in a window while its row's node
+        // is fetched into the cache.
+        var window = LookaheadWindow<LinkKey>(length: 16)
+        func link(_ key: LinkKey) throws {
             try linker.link(kind: key.kind, value: key.value, row: Int(key.row))
             linked += 1
             if BuildProgress.due(linked) { progress?(BuildProgress(stage: linking, done: linked, total: links.count)) }
         }
+        try links.forEachSorted { key, _ in
+            linker.prefetch(row: Int(key.row))
+            if let due = window.push(key) { try link(due) }
+        }
+        while let due = window.pop() { try link(due) }
         let keyCounts = linker.keyCounts
         let (forest, distinctKeys) = try linker.finish()
 
@@ -334,7 +342,7 @@ public final class DatabaseBuilder {
             try entryWriter.pdqSorter.forEachSorted { key, _ in
                 try pdqTable.add(hash: key.hash, entry: key.entry, quality: key.quality)
             }
-            try pdqTable.finish(into: output, nearIndexTables: options.nearIndexTables, memoryBudget: options.memoryBudget / 2)
+            try pdqTable.finish(into: output, nearIndexTables: options.nearIndexTables, memoryBudget: PDQTableWriter.nearIndexMemory(options.memoryBudget))
             return pdqTable.count
         })
         summary.pdqHashes = pdqCount

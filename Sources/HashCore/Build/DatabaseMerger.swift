@@ -222,7 +222,7 @@ public final class DatabaseMerger {
             let pdqTable = try PDQTableWriter(directory: directory)
             try self.mergePDQTables(union: union, entryOfNode: entryOfNode, into: pdqTable)
             self.releaseInputPages()
-            try pdqTable.finish(into: output, nearIndexTables: self.options.nearIndexTables, memoryBudget: self.options.memoryBudget / 2)
+            try pdqTable.finish(into: output, nearIndexTables: self.options.nearIndexTables, memoryBudget: PDQTableWriter.nearIndexMemory(self.options.memoryBudget))
             return pdqTable.count
         })
         summary.pdqHashes = pdqCount

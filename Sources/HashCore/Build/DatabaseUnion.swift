@@ -95,7 +95,10 @@ struct DatabaseUnion {
                 try linker.link(kind: kindCode, value: key, row: node)
             }
         }
-        var hashes = KWayMerge(inputs.map { $0.database.pdq })
+        // PDQ hashes link only nodes without a digest; when every node has one, the pass over
+        // the PDQ tables (a third of the keys) would link nothing.
+        let coveredNodes = zip(hasDigest.words, excluded.words).reduce(0) { $0 + ($1.0 | $1.1).nonzeroBitCount }
+        var hashes = KWayMerge(coveredNodes == nodeCount ? [] : inputs.map { $0.database.pdq })
         while let (input, position, key) = hashes.next() {
             done += 1
             if BuildProgress.due(done) { progress(done, total) }

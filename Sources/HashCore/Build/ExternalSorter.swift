@@ -62,7 +62,7 @@ final class ExternalSorter<Key: ExternalSortKey> {
         guard !keys.isEmpty else { return }
         sortBuffer()
         let path = "\(directory)/\(name)-\(runs.count).run"
-        let writer = try BufferedFileWriter(path: path)
+        let writer = try BufferedFileWriter(path: path, writeBehind: true)
         for record in keys {
             let (key, offset, length) = (record.key, Int(record.offset), Int(record.length))
             try writer.write(value: key)

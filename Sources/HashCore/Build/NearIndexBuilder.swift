@@ -65,13 +65,15 @@ enum NearIndexBuilder {
         try headerWriter.write(header.bytes)
         try headerWriter.close()
 
-        // Memory: each table sorted holds its substrings (4 bytes a hash), its directory and a
-        // slice of its rows; as many tables as the budget allows share a pass over the hashes,
-        // and up to one per core sort at once.
+        // Memory: each table sorted holds its substrings (4 bytes a hash) and a slice of its
+        // rows (8 bytes a row); as many tables as the budget allows share a pass over the
+        // hashes, and up to one per core sort at once.
         let sliceRows = max(1 << 16, min(distinctCount, 4 << 20))
-        let perSort = (1 << layout.widths.max()!) * 4 + sliceRows * 4
+        let perSort = sliceRows * 8 + (1 << 20)
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let tablesPerPass = max(1, min(tables, (memoryBudget - cores * perSort) / max(1, distinctCount * 4)))
+        var tablesPerPass = max(1, min(tables, (memoryBudget - cores * perSort) / max(1, distinctCount * 4)))
+        // Whole groups of `cores` sorts a pass, so that no core waits for a lone last sort.
+        if tablesPerPass > cores && tablesPerPass < tables { tablesPerPass -= tablesPerPass % cores }
         let sortsAtOnce = min(cores, tablesPerPass)
         // With several passes, the distinct hashes are permuted once into a file the passes read.
         var permutedFile: String?
@@ -121,7 +123,7 @@ enum NearIndexBuilder {
 
     /// Writes each distinct hash of `hashesFile`, permuted, to `path`.
     private static func writePermuted(_ hashesFile: String, permutation: BitPermutation, to path: String) throws {
-        let output = try BufferedFileWriter(path: path, bufferSize: 4 << 20)
+        let output = try BufferedFileWriter(path: path, bufferSize: 4 << 20, writeBehind: true)
         var previous: Bytes32?
         try forEachHash(in: hashesFile) { pointer in
             let hash = Bytes32(loadingFrom: pointer)
@@ -159,51 +161,93 @@ enum NearIndexBuilder {
         return substrings
     }
 
-    /// One table: a counting sort of the distinct hashes' positions by substring value (stable,
-    /// so positions ascend within a value). The counts become the directory; the rows are
-    /// scattered a slice of values at a time, so that only a slice is held.
+    /// One table: the distinct hashes' positions ordered by substring value, stably (positions
+    /// ascend within a value), and the directory of where each value's rows start.
+    ///
+    /// Substrings are uniform, so a counting sort over all 2^bits values touches memory at
+    /// random for every hash. Instead the hashes go to 4,096 buckets by their top bits (4,096
+    /// write streams stay in cache), a slice of buckets at a time, and each bucket, a few
+    /// thousand hashes, is counting-sorted by its low bits in cache. The directory and the rows
+    /// then come out in order.
     private static func sortTable(_ values: [UInt32], positions: DistinctPositions, bits: Int, sliceRows: Int,
                                   directory: BufferedFileWriter, rows: BufferedFileWriter) throws {
-        let valueCount = 1 << bits
-        var cursor = [UInt32](repeating: 0, count: valueCount + 1)
-        cursor.withUnsafeMutableBufferPointer { counts in
-            for value in values { counts[Int(value) + 1] += 1 }
-            for index in 1..<counts.count { counts[index] += counts[index - 1] }
-        }
-        try cursor.withUnsafeBufferPointer { try directory.writeLittleEndian(words: $0) }
-        try directory.close()
-
-        // Slices of whole values, each holding about `sliceRows` rows.
-        var cuts = [0]
-        while cuts.last! < valueCount {
-            let start = cuts.last!
-            let target = UInt64(cursor[start]) + UInt64(sliceRows)
-            var low = start + 1
-            var high = valueCount
-            while low < high {  // the first value whose group ends beyond the target
-                let middle = (low + high) / 2
-                if UInt64(cursor[middle]) < target { low = middle + 1 } else { high = middle }
+        let topBits = min(bits, 12)
+        let lowBits = bits - topBits
+        let bucketCount = 1 << topBits
+        let lowCount = 1 << lowBits
+        // Hashes per bucket, and the buckets' starts among all rows.
+        var bucketStarts = [Int](repeating: 0, count: bucketCount + 1)
+        bucketStarts.withUnsafeMutableBufferPointer { starts in
+            values.withUnsafeBufferPointer { values in
+                for value in values { starts[Int(value >> lowBits) + 1] += 1 }
             }
-            cuts.append(max(start + 1, low))
+            for bucket in 0..<bucketCount { starts[bucket + 1] += starts[bucket] }
         }
-        var slice = [UInt32](repeating: 0, count: sliceRows)
-        for (lower, upper) in zip(cuts, cuts.dropFirst()) {
-            let base = cursor[lower]
-            let sliceCount = Int(cursor[upper] - base)
-            if slice.count < sliceCount { slice = [UInt32](repeating: 0, count: sliceCount) }
-            let range = UInt32(lower)..<UInt32(upper)
-            cursor.withUnsafeMutableBufferPointer { next in
-                slice.withUnsafeMutableBufferPointer { out in
-                    positions.forEach { index, position in
-                        let value = values[index]
-                        guard range.contains(value) else { return }
-                        out[Int(next[Int(value)] - base)] = position
-                        next[Int(value)] += 1
+
+        // Slices of whole buckets, each of about `sliceRows` rows (one bucket may exceed it).
+        var slices: [Range<Int>] = []
+        var first = 0
+        while first < bucketCount {
+            var end = first + 1
+            while end < bucketCount && bucketStarts[end + 1] - bucketStarts[first] <= sliceRows { end += 1 }
+            slices.append(first..<end)
+            first = end
+        }
+        let largestSlice = slices.map { bucketStarts[$0.upperBound] - bucketStarts[$0.lowerBound] }.max() ?? 0
+        // A row in a slice: its low bits above, its position below.
+        var sliceBuffer = [UInt64](repeating: 0, count: largestSlice)
+        var bucketRows = [UInt32](repeating: 0, count: 0)
+        var lowStarts = [UInt32](repeating: 0, count: lowCount + 1)
+        var directoryWords = [UInt32](repeating: 0, count: lowCount)
+        var cursor = [Int](repeating: 0, count: bucketCount)
+        let lowMask = UInt32(lowCount - 1)
+
+        for slice in slices {
+            let sliceBase = bucketStarts[slice.lowerBound]
+            for bucket in slice { cursor[bucket] = bucketStarts[bucket] - sliceBase }
+            let topRange = UInt32(slice.lowerBound)..<UInt32(slice.upperBound)
+            sliceBuffer.withUnsafeMutableBufferPointer { out in
+                cursor.withUnsafeMutableBufferPointer { next in
+                    values.withUnsafeBufferPointer { values in
+                        positions.forEach { index, position in
+                            let value = values[index]
+                            let top = value >> lowBits
+                            guard topRange.contains(top) else { return }
+                            out[next[Int(top)]] = UInt64(value & lowMask) << 32 | UInt64(position)
+                            next[Int(top)] += 1
+                        }
                     }
                 }
             }
-            try slice.withUnsafeBufferPointer { try rows.writeLittleEndian(words: UnsafeBufferPointer(rebasing: $0[0..<sliceCount])) }
+            for bucket in slice {
+                let segment = (bucketStarts[bucket] - sliceBase)..<(bucketStarts[bucket + 1] - sliceBase)
+                if bucketRows.count < segment.count { bucketRows = [UInt32](repeating: 0, count: segment.count) }
+                let rowsBefore = UInt32(bucketStarts[bucket])
+                sliceBuffer.withUnsafeBufferPointer { rowsOfSlice in
+                    lowStarts.withUnsafeMutableBufferPointer { starts in
+                        directoryWords.withUnsafeMutableBufferPointer { words in
+                            bucketRows.withUnsafeMutableBufferPointer { sorted in
+                                for index in 0..<starts.count { starts[index] = 0 }
+                                for row in rowsOfSlice[segment] { starts[Int(row >> 32) + 1] += 1 }
+                                for low in 0..<lowCount {
+                                    starts[low + 1] += starts[low]
+                                    words[low] = rowsBefore + starts[low]
+                                }
+                                for row in rowsOfSlice[segment] {
+                                    let low = Int(row >> 32)
+                                    sorted[Int(starts[low])] = UInt32(truncatingIfNeeded: row)
+                                    starts[low] += 1
+                                }
+                            }
+                        }
+                    }
+                }
+                try directoryWords.withUnsafeBufferPointer { try directory.writeLittleEndian(words: $0) }
+                try bucketRows.withUnsafeBufferPointer { try rows.writeLittleEndian(words: UnsafeBufferPointer(rebasing: $0[0..<segment.count])) }
+            }
         }
+        try directory.writeLittleEndian(UInt32(values.count))
+        try directory.close()
         try rows.close()
     }
 

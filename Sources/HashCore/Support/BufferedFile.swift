@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import SystemPackage
 
 /// An I/O failure, with the file it happened on.
@@ -26,6 +27,11 @@ public struct FileIOError: Error, Equatable, Sendable, CustomStringConvertible {
 /// A writer either owns its file and appends to it, or is placed at an offset of a file
 /// another object owns (`DatabaseOutput`), writing there with positioned writes, so that
 /// several writers (on several threads) fill disjoint parts of one file.
+///
+/// With `writeBehind`, a full buffer is handed to a background queue and filling goes on in a
+/// second buffer: the kernel's copy of the bytes (a build writes gigabytes of spill files)
+/// happens on another core. A failed background write is reported by the next call that
+/// flushes, and by `close`/`sync`, which wait for it.
 public final class BufferedFileWriter {
     public let path: String
     private let descriptor: FileDescriptor
@@ -35,11 +41,13 @@ public final class BufferedFileWriter {
     private var buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     private var closed = false
+    private let background: WriteBehind?
     /// Bytes written so far, buffered or not.
     public private(set) var size: Int = 0
 
     /// Creates (or truncates) the file.
-    public init(path: String, bufferSize: Int = 1 << 20, permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]) throws(FileIOError) {
+    public init(path: String, bufferSize: Int = 1 << 20, permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead],
+                writeBehind: Bool = false) throws(FileIOError) {
         self.path = path
         do {
             descriptor = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: permissions)
@@ -48,6 +56,7 @@ public final class BufferedFileWriter {
         }
         ownsDescriptor = true
         buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
+        background = writeBehind ? WriteBehind(bufferSize: buffer.count) : nil
     }
 
     /// Opens (or creates) the file to add to its end (a log that survives interruptions).
@@ -61,19 +70,22 @@ public final class BufferedFileWriter {
         }
         ownsDescriptor = true
         buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
+        background = nil
     }
 
     /// A writer placed at `offset` of a file whose descriptor the caller keeps open (and
     /// closes) for longer than this writer lives.
-    init(placedIn descriptor: FileDescriptor, path: String, at offset: Int, bufferSize: Int = 1 << 20) {
+    init(placedIn descriptor: FileDescriptor, path: String, at offset: Int, bufferSize: Int = 1 << 20, writeBehind: Bool = false) {
         self.path = path
         self.descriptor = descriptor
         ownsDescriptor = false
         filePosition = offset
         buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
+        background = writeBehind ? WriteBehind(bufferSize: buffer.count) : nil
     }
 
     deinit {
+        _ = background?.finish()  // its buffer may still be on its way to the file
         buffer.deallocate()
         if !closed && ownsDescriptor {
             try? descriptor.close()
@@ -85,6 +97,7 @@ public final class BufferedFileWriter {
         if bytes.count > buffer.count - buffered {
             try flush()
             if bytes.count >= buffer.count {
+                try waitForBackground()
                 try writeAll(bytes)
                 size += bytes.count
                 return
@@ -157,15 +170,28 @@ public final class BufferedFileWriter {
         }
     }
 
+    /// Hands the buffered bytes to the file (with `writeBehind`, to the background queue).
     public func flush() throws(FileIOError) {
         guard buffered > 0 else { return }
-        try writeAll(UnsafeRawBufferPointer(start: buffer.baseAddress, count: buffered))
+        if let background {
+            buffer = try background.submit(buffer, count: buffered, position: filePosition) { bytes, position throws(FileIOError) in
+                try self.writeAll(bytes, at: position)
+            }
+        } else {
+            try writeAll(UnsafeRawBufferPointer(start: buffer.baseAddress, count: buffered), at: filePosition)
+        }
+        filePosition = filePosition.map { $0 + buffered }
         buffered = 0
+    }
+
+    private func waitForBackground() throws(FileIOError) {
+        if let error = background?.finish() { throw error }
     }
 
     /// Writes the whole buffer and asks the kernel to put the file on disk.
     public func sync() throws(FileIOError) {
         try flush()
+        try waitForBackground()
         guard fsync(descriptor.rawValue) == 0 else {
             throw FileIOError(path: path, operation: "fsync", errno: Errno(rawValue: errno))
         }
@@ -174,6 +200,7 @@ public final class BufferedFileWriter {
     /// Overwrites bytes already written (after a flush), e.g. a header's checksum.
     public func overwrite(at offset: Int, with bytes: [UInt8]) throws(FileIOError) {
         try flush()
+        try waitForBackground()
         do {
             _ = try bytes.withUnsafeBytes { try descriptor.writeAll(toAbsoluteOffset: Int64(offset), $0) }
         } catch {
@@ -184,6 +211,7 @@ public final class BufferedFileWriter {
     public func close() throws(FileIOError) {
         guard !closed else { return }
         try flush()
+        try waitForBackground()
         closed = true
         guard ownsDescriptor else { return }
         do {
@@ -193,11 +221,18 @@ public final class BufferedFileWriter {
         }
     }
 
+    /// Direct writes (larger than the buffer) go where the buffered bytes would have gone.
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(FileIOError) {
+        try writeAll(bytes, at: filePosition)
+        filePosition = filePosition.map { $0 + bytes.count }
+    }
+
+    /// Positioned when `position` is set, else at the descriptor's offset. Called from the
+    /// background queue too: it reads only `descriptor` and `path`, which never change.
+    private func writeAll(_ bytes: UnsafeRawBufferPointer, at position: Int?) throws(FileIOError) {
         do {
-            if let position = filePosition {
+            if let position {
                 _ = try descriptor.writeAll(toAbsoluteOffset: Int64(position), bytes)
-                filePosition = position + bytes.count
             } else {
                 _ = try descriptor.writeAll(bytes)
             }
@@ -205,6 +240,64 @@ public final class BufferedFileWriter {
             throw FileIOError(path: path, operation: "write", errno: error as? Errno ?? .ioError)
         }
     }
+}
+
+/// The second buffer of a write-behind writer and the queue that empties it. At most one
+/// buffer is in flight: `submit` waits for the previous write, then hands the filled buffer
+/// over and returns the free one. `spare` and `failure` are touched by the queue only
+/// between `submit` and the semaphore's signal, and by the writer only after waiting on it,
+/// which makes the @unchecked Sendable sound.
+private final class WriteBehind: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "hashdb.write-behind")
+    private let idle = DispatchSemaphore(value: 1)
+    private var spare: UnsafeMutableRawBufferPointer
+    private var failure: FileIOError?
+
+    init(bufferSize: Int) {
+        spare = .allocate(byteCount: bufferSize, alignment: 64)
+    }
+
+    deinit {
+        spare.deallocate()
+    }
+
+    /// Starts writing the first `count` bytes of `filled` (a buffer of `bufferSize` bytes)
+    /// with `write`; returns the buffer to fill next, which `filled` becomes once written.
+    /// Throws a previous write's failure instead.
+    func submit(_ filled: UnsafeMutableRawBufferPointer, count: Int, position: Int?,
+                _ write: @escaping (UnsafeRawBufferPointer, Int?) throws(FileIOError) -> Void) throws(FileIOError) -> UnsafeMutableRawBufferPointer {
+        precondition(filled.count == spare.count, "write-behind buffers have one size")
+        idle.wait()
+        if let failure {
+            idle.signal()
+            throw failure
+        }
+        let bytes = UnsafeRawBufferPointer(start: filled.baseAddress, count: count)
+        let next = spare
+        spare = filled
+        let job = UncheckedJob { [self] in
+            do throws(FileIOError) {
+                try write(bytes, position)
+            } catch {
+                failure = error
+            }
+            idle.signal()
+        }
+        queue.async { job.run() }
+        return next
+    }
+
+    /// Waits for the write in flight; its failure, if it failed.
+    func finish() -> FileIOError? {
+        idle.wait()
+        defer { idle.signal() }
+        return failure
+    }
+}
+
+/// A closure that touches only what its owner's protocol hands over (see WriteBehind).
+private struct UncheckedJob: @unchecked Sendable {
+    let run: () -> Void
 }
 
 /// Reads a file from start to end through a large buffer.
@@ -216,6 +309,8 @@ public final class BufferedFileReader {
     private var end = 0
     private var atEnd = false
 
+    /// The buffer is `bufferSize` bytes, or less for a smaller regular file (a list of ten rows
+    /// needs no 4 MiB); it grows when one `read` asks for more.
     public init(path: String, bufferSize: Int = 1 << 20) throws(FileIOError) {
         self.path = path
         do {
@@ -223,7 +318,12 @@ public final class BufferedFileReader {
         } catch {
             throw FileIOError(path: path, operation: "open", errno: error as? Errno ?? .ioError)
         }
-        buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
+        var size = bufferSize
+        var status = stat()
+        if fstat(descriptor.rawValue, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG {
+            size = min(size, Int(status.st_size) + 1)  // + 1: the read that finds the end
+        }
+        buffer = .allocate(byteCount: max(4096, size), alignment: 64)
     }
 
     deinit {

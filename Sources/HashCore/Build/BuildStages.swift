@@ -843,12 +843,16 @@ final class PDQTableWriter {
         header.int(DatabaseFormat.indexHeaderSize)
         header.int(DatabaseFormat.indexHeaderSize + (count * 32 + 63) / 64 * 64)
         header.padTo(DatabaseFormat.indexHeaderSize)
-        try output.place(SectionContent(kind: .pdqTable, count: count, pieces: [
+        let copyTable = try output.reservePlacement(SectionContent(kind: .pdqTable, count: count, pieces: [
             .bytes(header.bytes), .file(hashes.path), .alignTo64, .file(records.path),
         ]))
-        if nearIndexTables != 0 {
-            try NearIndexBuilder.build(hashesFile: hashes.path, count: count, into: output, tableCount: nearIndexTables, memoryBudget: memoryBudget)
-        }
+        guard nearIndexTables != 0 else { return try copyTable() }
+        // The kernel copies the table while the index is built from the same hashes.
+        let hashesPath = hashes.path
+        let count = count
+        _ = try inParallel(copyTable, {
+            try NearIndexBuilder.build(hashesFile: hashesPath, count: count, into: output, tableCount: nearIndexTables, memoryBudget: memoryBudget)
+        })
     }
 }
 

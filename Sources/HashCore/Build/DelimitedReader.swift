@@ -19,7 +19,7 @@ final class DelimitedReader {
     private let dialect: Dialect
     private let delimiter: UInt8
     private let reader: BufferedFileReader
-    private let pending = ByteBuffer(capacity: 8 << 20)  // bytes read but not yet consumed
+    private let pending = ByteBuffer()  // bytes read but not yet consumed; grows to the reads
     private var pendingStart = 0
     private var finished = false
     private let unescaped = ByteBuffer()  // fields of the current record that needed decoding

@@ -84,15 +84,18 @@ enum NearIndexBuilder {
         defer { if let permutedFile { try? FileManager.default.removeItem(atPath: permutedFile) } }
         for first in stride(from: 0, to: tables, by: tablesPerPass) {
             let batch = Array(first..<min(tables, first + tablesPerPass))
-            let substrings = try readSubstrings(permutedFile ?? hashesFile, permutation: permutedFile == nil ? permutation : nil,
-                                                tables: batch, layout: layout, distinctCount: distinctCount)
+            let substrings = if let permutedFile {
+                try readPermutedSubstrings(permutedFile, tables: batch, layout: layout, distinctCount: distinctCount, parts: cores)
+            } else {
+                try readSubstrings(hashesFile, permutation: permutation, tables: batch, layout: layout, distinctCount: distinctCount)
+            }
             let failures = FailureCollector()
             for group in stride(from: 0, to: batch.count, by: sortsAtOnce) {
                 let members = Array(batch[group..<min(batch.count, group + sortsAtOnce)])
                 DispatchQueue.concurrentPerform(iterations: members.count) { member in
                     let table = members[member]
                     do {
-                        try sortTable(substrings[table - first], positions: positions, bits: layout.widths[table], sliceRows: sliceRows,
+                        try sortTable(substrings.column(table - first), positions: positions, bits: layout.widths[table], sliceRows: sliceRows,
                                       directory: output.writer(at: start + tablePlaces[table].directory, bufferSize: 4 << 20),
                                       rows: output.writer(at: start + tablePlaces[table].rows, bufferSize: 4 << 20))
                     } catch {
@@ -134,12 +137,38 @@ enum NearIndexBuilder {
         try output.close()
     }
 
+    /// `readSubstrings` from the file of distinct permuted hashes, its rows split in `parts`
+    /// read at once (a pass over hundreds of megabytes otherwise leaves the other cores idle).
+    private static func readPermutedSubstrings(_ file: String, tables: [Int], layout: TableLayout, distinctCount: Int,
+                                               parts: Int) throws -> SubstringColumns {
+        let substrings = SubstringColumns(columns: tables.count, rows: distinctCount)
+        let parts = max(1, min(parts, distinctCount / 65_536))
+        let failures = FailureCollector()
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let range = (distinctCount * part / parts)..<(distinctCount * (part + 1) / parts)
+            do {
+                let reader = try BufferedFileReader(path: file, bufferSize: 4 << 20, startingAt: range.lowerBound * 32)
+                for row in range {
+                    guard let bytes = try reader.read(32) else { throw InputError(file: file, reason: "fewer distinct hashes than counted") }
+                    let permuted = Bytes32(loadingFrom: bytes.baseAddress!)
+                    for (slot, table) in tables.enumerated() {
+                        substrings.set(slot, row, UInt32(permuted.bits(from: layout.starts[table], count: layout.widths[table])))
+                    }
+                }
+            } catch {
+                failures.record(error)
+            }
+        }
+        if let failure = failures.first { throw failure }
+        return substrings
+    }
+
     /// The substring values of each distinct hash for the tables in `tables`, one array a
     /// table: from the sorted hashes (repeats skipped) with `permutation`, or from a file of
     /// distinct hashes already permuted (nil).
     private static func readSubstrings(_ file: String, permutation: BitPermutation?, tables: [Int], layout: TableLayout,
-                                       distinctCount: Int) throws -> [[UInt32]] {
-        var substrings = tables.map { _ in [UInt32](repeating: 0, count: distinctCount) }
+                                       distinctCount: Int) throws -> SubstringColumns {
+        let substrings = SubstringColumns(columns: tables.count, rows: distinctCount)
         var previous: Bytes32?
         var distinct = 0
         try forEachHash(in: file) { pointer in
@@ -154,7 +183,7 @@ enum NearIndexBuilder {
             }
             guard distinct < distinctCount else { throw InputError(file: file, reason: "more distinct hashes than counted") }
             for (slot, table) in tables.enumerated() {
-                substrings[slot][distinct] = UInt32(permuted.bits(from: layout.starts[table], count: layout.widths[table]))
+                substrings.set(slot, distinct, UInt32(permuted.bits(from: layout.starts[table], count: layout.widths[table])))
             }
             distinct += 1
         }
@@ -169,7 +198,7 @@ enum NearIndexBuilder {
     /// write streams stay in cache), a slice of buckets at a time, and each bucket, a few
     /// thousand hashes, is counting-sorted by its low bits in cache. The directory and the rows
     /// then come out in order.
-    private static func sortTable(_ values: [UInt32], positions: DistinctPositions, bits: Int, sliceRows: Int,
+    private static func sortTable(_ values: UnsafeBufferPointer<UInt32>, positions: DistinctPositions, bits: Int, sliceRows: Int,
                                   directory: BufferedFileWriter, rows: BufferedFileWriter) throws {
         let topBits = min(bits, 12)
         let lowBits = bits - topBits
@@ -178,9 +207,7 @@ enum NearIndexBuilder {
         // Hashes per bucket, and the buckets' starts among all rows.
         var bucketStarts = [Int](repeating: 0, count: bucketCount + 1)
         bucketStarts.withUnsafeMutableBufferPointer { starts in
-            values.withUnsafeBufferPointer { values in
-                for value in values { starts[Int(value >> lowBits) + 1] += 1 }
-            }
+            for value in values { starts[Int(value >> lowBits) + 1] += 1 }
             for bucket in 0..<bucketCount { starts[bucket + 1] += starts[bucket] }
         }
 
@@ -208,14 +235,12 @@ enum NearIndexBuilder {
             let topRange = UInt32(slice.lowerBound)..<UInt32(slice.upperBound)
             sliceBuffer.withUnsafeMutableBufferPointer { out in
                 cursor.withUnsafeMutableBufferPointer { next in
-                    values.withUnsafeBufferPointer { values in
-                        positions.forEach { index, position in
-                            let value = values[index]
-                            let top = value >> lowBits
-                            guard topRange.contains(top) else { return }
-                            out[next[Int(top)]] = UInt64(value & lowMask) << 32 | UInt64(position)
-                            next[Int(top)] += 1
-                        }
+                    positions.forEach { index, position in
+                        let value = values[index]
+                        let top = value >> lowBits
+                        guard topRange.contains(top) else { return }
+                        out[next[Int(top)]] = UInt64(value & lowMask) << 32 | UInt64(position)
+                        next[Int(top)] += 1
                     }
                 }
             }
@@ -319,6 +344,36 @@ struct DistinctPositions: Sendable {
             }
         }
     }
+}
+
+/// The substring values of the distinct hashes for a few tables: one column a table, each
+/// `rows` long, allocated (zeroed) here and freed with the object. Several threads may fill
+/// it at once, each its own rows (readers split the rows into disjoint ranges); it is read
+/// only after they are done.
+final class SubstringColumns: @unchecked Sendable {
+    let rows: Int
+    private let columns: [UnsafeMutableBufferPointer<UInt32>]
+
+    init(columns: Int, rows: Int) {
+        self.rows = rows
+        self.columns = (0..<columns).map { _ in
+            let column = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: rows)
+            column.initialize(repeating: 0)
+            return column
+        }
+    }
+
+    deinit {
+        for column in columns { column.deallocate() }
+    }
+
+    @inline(__always)
+    func set(_ column: Int, _ row: Int, _ value: UInt32) {
+        precondition(row >= 0 && row < rows)
+        columns[column][row] = value
+    }
+
+    func column(_ index: Int) -> UnsafeBufferPointer<UInt32> { UnsafeBufferPointer(columns[index]) }
 }
 
 /// The first error any of several threads met.

@@ -117,7 +117,18 @@ final class DatabaseOutput: @unchecked Sendable {
 
     /// Copies a section made of parts (bytes, part files copied by the kernel) into the file.
     func place(_ section: SectionContent) throws {
+        try reservePlacement(section)()
+    }
+
+    /// Reserves a section's place now (sections lie in the order they are reserved, which
+    /// keeps the file deterministic) and returns the copy, which may run later, on any thread,
+    /// beside other writers: it writes only inside its reservation.
+    func reservePlacement(_ section: SectionContent) throws -> @Sendable () throws -> Void {
         let offset = reserve(section.kind, count: section.count, length: try section.length())
+        return { try self.copy(section, at: offset) }
+    }
+
+    private func copy(_ section: SectionContent, at offset: Int) throws {
         var position = offset
         for piece in section.pieces {
             switch piece {

@@ -311,10 +311,11 @@ public final class BufferedFileReader {
 
     /// The buffer is `bufferSize` bytes, or less for a smaller regular file (a list of ten rows
     /// needs no 4 MiB); it grows when one `read` asks for more.
-    public init(path: String, bufferSize: Int = 1 << 20) throws(FileIOError) {
+    public init(path: String, bufferSize: Int = 1 << 20, startingAt offset: Int = 0) throws(FileIOError) {
         self.path = path
         do {
             descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+            if offset > 0 { try descriptor.seek(offset: Int64(offset), from: .start) }
         } catch {
             throw FileIOError(path: path, operation: "open", errno: error as? Errno ?? .ioError)
         }

@@ -198,7 +198,7 @@ import TestSupport
     }
 
     @Test(arguments: [1, 3, 16]) func lookaheadWindowKeepsOrder(length: Int) {
-        for count in [0, 1, length - 1, length, length + 1, 5 * length + 2] where count >= 0 {
+        for count in [0, 1, length - 1, length, length + 1, 5 * length + 2] {
             var window = LookaheadWindow<Int>(length: length)
             var out: [Int] = []
             for value in 0..<count {

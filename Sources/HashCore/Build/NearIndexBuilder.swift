@@ -151,9 +151,7 @@ enum NearIndexBuilder {
                 for row in range {
                     guard let bytes = try reader.read(32) else { throw InputError(file: file, reason: "fewer distinct hashes than counted") }
                     let permuted = Bytes32(loadingFrom: bytes.baseAddress!)
-                    for (slot, table) in tables.enumerated() {
-                        substrings.set(slot, row, UInt32(permuted.bits(from: layout.starts[table], count: layout.widths[table])))
-                    }
+                    substrings.fill(row: row, from: permuted, tables: tables, layout: layout)
                 }
             } catch {
                 failures.record(error)
@@ -182,9 +180,7 @@ enum NearIndexBuilder {
                 permuted = Bytes32(loadingFrom: pointer)
             }
             guard distinct < distinctCount else { throw InputError(file: file, reason: "more distinct hashes than counted") }
-            for (slot, table) in tables.enumerated() {
-                substrings.set(slot, distinct, UInt32(permuted.bits(from: layout.starts[table], count: layout.widths[table])))
-            }
+            substrings.fill(row: distinct, from: permuted, tables: tables, layout: layout)
             distinct += 1
         }
         return substrings
@@ -367,10 +363,14 @@ final class SubstringColumns: @unchecked Sendable {
         for column in columns { column.deallocate() }
     }
 
+    /// Row `row` of every column: the substrings of `permuted` for `tables` (column i holds
+    /// table `tables[i]`).
     @inline(__always)
-    func set(_ column: Int, _ row: Int, _ value: UInt32) {
+    func fill(row: Int, from permuted: Bytes32, tables: [Int], layout: NearIndexBuilder.TableLayout) {
         precondition(row >= 0 && row < rows)
-        columns[column][row] = value
+        for (column, table) in tables.enumerated() {
+            columns[column][row] = UInt32(permuted.bits(from: layout.starts[table], count: layout.widths[table]))
+        }
     }
 
     func column(_ index: Int) -> UnsafeBufferPointer<UInt32> { UnsafeBufferPointer(columns[index]) }

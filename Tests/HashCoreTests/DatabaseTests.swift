@@ -346,6 +346,61 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
         return (true, database.verify())
     }
 
+    /// The file with its checksum recomputed, as a writer's bug or a crafted file would have it.
+    static func withValidChecksum(_ bytes: [UInt8]) -> [UInt8] {
+        var zeroed = bytes
+        let field = DatabaseFormat.checksumOffset..<(DatabaseFormat.checksumOffset + DatabaseFormat.checksumSize)
+        zeroed.replaceSubrange(field, with: repeatElement(0, count: field.count))
+        let digest = SHA256Stream()
+        zeroed.withUnsafeBytes { digest.update($0) }
+        var stored = [UInt8](repeating: 0, count: DatabaseFormat.checksumSize)
+        stored.withUnsafeMutableBytes { digest.finish().store(to: $0.baseAddress!) }
+        zeroed.replaceSubrange(field, with: stored)
+        return zeroed
+    }
+
+    /// Damage behind a valid checksum: verify finds it in the structures themselves, with a
+    /// budget of one pass and with one so small that it takes many.
+    @Test func structuralDamageBehindAValidChecksumIsReported() throws {
+        let directory = TemporaryDirectory()
+        var generator = RowGenerator(seed: 8)
+        let path = directory.file("db")
+        try build((0..<2000).map { generator.row(index: $0) }, at: path, nearIndexTables: 32)
+        let sound = try HashDatabase.open(path: path)
+        let budgets = [512 << 20, 4096]
+        for budget in budgets {
+            #expect(sound.verify(memoryBudget: budget).isEmpty, "budget \(budget)")
+        }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(Self.withValidChecksum(bytes) == bytes)
+        func section(_ kind: SectionKind) throws -> SectionRecord {
+            try #require(sound.sections.first { $0.kind == kind.rawValue })
+        }
+        // Two records of the id index swapped.
+        let idIndex = try section(.idIndex)
+        var swappedIDs = bytes
+        for offset in 0..<DatabaseFormat.idIndexRecordSize {
+            swappedIDs.swapAt(idIndex.offset + offset, idIndex.offset + 700 * DatabaseFormat.idIndexRecordSize + offset)
+        }
+        // Two rows of the near index's first table swapped (the table record holds where its rows start).
+        let near = try section(.nearIndex)
+        let record = near.offset + NearIndex.headerSize + NearIndex.permutationSize
+        let rowsStart = near.offset + bytes[(record + 16)..<(record + 24)].reversed().reduce(0) { $0 << 8 | Int($1) }
+        var swappedRows = bytes
+        for offset in 0..<4 { swappedRows.swapAt(rowsStart + offset, rowsStart + 4 * 900 + offset) }
+
+        for (name, damaged, expected) in [("id index", swappedIDs, "id index record"), ("near index", swappedRows, "near index table 0:")] {
+            let damagedPath = directory.file(name)
+            try Data(Self.withValidChecksum(damaged)).write(to: URL(fileURLWithPath: damagedPath))
+            let database = try HashDatabase.open(path: damagedPath)
+            #expect(database.checksumMatches(), "\(name)")
+            for budget in budgets {
+                let problems = database.verify(memoryBudget: budget)
+                #expect(problems.contains { $0.hasPrefix(expected) }, "\(name), budget \(budget): \(problems)")
+            }
+        }
+    }
+
     @Test func truncationAtEverySectionBoundaryIsRefused() throws {
         let directory = TemporaryDirectory()
         let (path, bytes, rows) = try Self.sampleDatabase(directory)

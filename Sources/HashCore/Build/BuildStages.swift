@@ -798,6 +798,9 @@ final class EntryWriter {
         try entries.close()
         try idOffsets.close()
         try idData.close()
+        // The sorts' buffers go before the index stage, which reads them, allocates its own.
+        try pdqSorter.finishInput()
+        try idSorter.finishInput()
         var labelSetBytes = LittleEndianBytes()
         for word in labelSetWords { labelSetBytes.u32(word) }
         try output.place(SectionContent(kind: .idStrings, count: idCount, pieces: [
@@ -829,12 +832,13 @@ final class PDQTableWriter {
         count += 1
     }
 
-    /// Places the table, and the index unless `nearIndexTables` is 0 (or there are too few
-    /// hashes to need one).
     /// The near index's share of a build's or merge's memory budget. The other thread of the
-    /// index stage only merges runs (small read buffers): the sort buffers are free by then.
+    /// index stage only merges runs (small read buffers): the sort buffers are free by then
+    /// (`EntryWriter.finishSections`).
     static func nearIndexMemory(_ budget: Int) -> Int { budget * 3 / 4 }
 
+    /// Places the table, and the index unless `nearIndexTables` is 0 (or there are too few
+    /// hashes to need one).
     func finish(into output: DatabaseOutput, nearIndexTables: Int?, memoryBudget: Int) throws {
         try hashes.close()
         try records.close()

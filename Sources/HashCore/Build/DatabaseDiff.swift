@@ -49,7 +49,7 @@ public enum DatabaseDiff {
         let keyStream = workDirectory + "/diff-keys.spill"
         var union = try DatabaseUnion(databases: [old, new], excluded: nil, tombstones: [], keyStreamPath: keyStream)
         let (forest, distinctKeys, _) = try union.link()
-        let numbering = forest.entryNumbers(distinctKeys: distinctKeys)
+        let numbering = (consume forest).entryNumbers(distinctKeys: distinctKeys)  // in place, as in a build
         let groups = ExternalSorter<UInt64>(directory: workDirectory, name: "diff-groups", memoryBudget: memoryBudget)
         for node in 0..<union.nodeCount where numbering.entries[node] != EntryNumbering.removed {
             try groups.add(UInt64(numbering.entries[node]) << 32 | UInt64(node))

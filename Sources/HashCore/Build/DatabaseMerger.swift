@@ -168,12 +168,13 @@ public final class DatabaseMerger {
                                         entryOfNode: EntryNumbering, keyCounts: [Int], progress: ((BuildProgress) -> Void)?) throws -> Summary {
         var labelSets = LabelSetTable(labels: labels)
         let inputEntries = databases.enumerated().map { InputEntries(database: $1, input: $0) }
+        var pages = PageReleaser(databases)
         for node in 0..<union.nodeCount where entryOfNode.entries[node] != EntryNumbering.removed {
             let (input, inputEntry) = union.locate(node)
             try labelSets.markUsed(input: input, labelSet: inputEntries[input].record(inputEntry).labelSet)
-            if node % (4 << 20) == 0 { releaseInputPages() }
+            pages.didRead()
         }
-        releaseInputPages()
+        pages.releaseNow()
         let rowLabelSets = try labelSets.finish()
         let output = try DatabaseOutput(destination: destination)
         let entryWriter = try EntryWriter(
@@ -195,18 +196,16 @@ public final class DatabaseMerger {
                 let (input, inputEntry) = union.locate(Int(node))
                 try inputEntries[input].appendRows(of: inputEntry, labelSet: { rowLabelSets.rowLabelSet(input: input, offset: $0) },
                                                    to: &rows, ids: idArena)
+                pages.didRead()
             }
             try entryWriter.write(entry: entry, rows: rows, ids: idArena)
             if BuildProgress.due(entry) {
                 progress?(BuildProgress(stage: "writing \(entryOfNode.entryCount) entries", done: entry, total: entryOfNode.entryCount))
-                if entry % (4 << 20) == 0 { releaseInputPages() }
             }
         }
         groups = NodeGroups()
-        releaseInputPages()
+        pages.releaseNow()
         try entryWriter.finishSections(labelNames: rowLabelSets.names)
-        // The id sorter's buffer goes before the index stage allocates its own.
-        try entryWriter.idSorter.finishInput()
 
         // Stages 4 and 5 at once: the digest indexes (from the key stream) and the id index, and
         // the PDQ table (a merge of the inputs') with its near index.
@@ -221,7 +220,6 @@ public final class DatabaseMerger {
         }, {
             let pdqTable = try PDQTableWriter(directory: directory)
             try self.mergePDQTables(union: union, entryOfNode: entryOfNode, into: pdqTable)
-            self.releaseInputPages()
             try pdqTable.finish(into: output, nearIndexTables: self.options.nearIndexTables, memoryBudget: PDQTableWriter.nearIndexMemory(self.options.memoryBudget))
             return pdqTable.count
         })
@@ -301,6 +299,7 @@ public final class DatabaseMerger {
         var hashes = KWayMerge(union.inputs.map { $0.database.pdq })
         var run: [(entry: UInt32, quality: UInt8)] = []
         var runHash = Bytes32.zero
+        var pages = PageReleaser(databases)
         func flush() throws {
             if run.count > 1 { run.sort { $0.entry < $1.entry } }
             var index = 0
@@ -317,7 +316,7 @@ public final class DatabaseMerger {
             run.removeAll(keepingCapacity: true)
         }
         while let (input, position, hash) = hashes.next() {
-            if position % (4 << 20) == 0 { union.inputs[input].database.releasePages() }
+            pages.didRead()
             // Entries are read at random (hash order is not entry order): a few rows ahead.
             if let ahead = hashes.entry(input: input, position: position + DatabaseUnion.prefetchDistance) {
                 entryOfNode.prefetch(node: union.bases[input] + ahead)
@@ -331,11 +330,7 @@ public final class DatabaseMerger {
             run.append((entry, hashes.sources[input].rawQuality(position)))
         }
         try flush()
-    }
-
-    /// Lets go of the input pages read so far (see `MappedFile.releasePages`).
-    private func releaseInputPages() {
-        for database in databases { database.releasePages() }
+        pages.releaseNow()
     }
 
     private func manifestJSON(operation: Operation, summary: Summary) -> String {

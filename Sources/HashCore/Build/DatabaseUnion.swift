@@ -79,6 +79,7 @@ struct DatabaseUnion {
         var hasDigest = NodeSet(count: nodeCount)
         let total = inputs.reduce(0) { sum, input in sum + DigestKind.allCases.reduce(input.database.pdqCount) { $0 + input.database.digestCount($1) } }
         var done = 0
+        var pages = PageReleaser(inputs.map(\.database))
         for kind in DigestKind.allCases {
             var keys = KWayMerge(inputs.map { $0.database.index(kind) })
             let kindCode = LinkKey.kindCode(kind)
@@ -88,7 +89,7 @@ struct DatabaseUnion {
                 if let ahead = keys.entry(input: input, position: position + Self.prefetchDistance) {
                     linker.prefetch(row: bases[input] + ahead)
                 }
-                if position % (4 << 20) == 0 { inputs[input].database.releasePages() }
+                pages.didRead()
                 let node = try node(input: input, entry: keys.sources[input].entry(position))
                 guard !excluded.contains(node) else { continue }
                 hasDigest.insert(node)
@@ -105,11 +106,12 @@ struct DatabaseUnion {
             if let ahead = hashes.entry(input: input, position: position + Self.prefetchDistance) {
                 linker.prefetch(row: bases[input] + ahead)
             }
-            if position % (4 << 20) == 0 { inputs[input].database.releasePages() }
+            pages.didRead()
             let node = try node(input: input, entry: hashes.sources[input].entry(position))
             guard !excluded.contains(node), !hasDigest.contains(node) else { continue }
             try linker.link(kind: LinkKey.pdqKind, value: key, row: node)
         }
+        pages.releaseNow()
         let keyCounts = linker.keyCounts
         let (forest, distinctKeys) = try linker.finish()
         return (forest, distinctKeys, keyCounts)

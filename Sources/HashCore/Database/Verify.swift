@@ -103,8 +103,8 @@ extension HashDatabase {
     /// in that range, which are consecutive.
     private func checkIDIndex(_ problems: inout VerifyProblems, _ pages: inout PageReleaser, _ memoryBudget: Int) {
         // A range's pairs, and the sort's scratch space of up to half as many, within the budget.
-        let pairBytes = MemoryLayout<(UInt64, UInt32)>.stride * 2
-        let ranges = UInt64(max(1, min(1 << 16, (ids.count * pairBytes + memoryBudget - 1) / max(1, memoryBudget))))
+        let bytesPerPair = MemoryLayout<(UInt64, UInt32)>.stride * 2
+        let ranges = UInt64(max(1, min(1 << 16, (ids.count * bytesPerPair + memoryBudget - 1) / max(1, memoryBudget))))
         func range(of hash: UInt64) -> UInt64 { hash.multipliedFullWidth(by: ranges).high }
         var position = 0
         var expected: [(UInt64, UInt32)] = []

@@ -197,6 +197,23 @@ import TestSupport
         #expect(failure?.path == "/dev/full")
     }
 
+    /// A reader started at an offset reads the rest of the file, through a buffer sized to what
+    /// is left, and grows it when one read asks for more; past the end it reads nothing.
+    @Test func readerStartsAtAnOffset() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hashdb-reader-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bytes = Self.pattern(10_000)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        for offset in [0, 1, 4095, 6000, 9999] {
+            let reader = try BufferedFileReader(path: path, bufferSize: 1 << 20, startingAt: offset)
+            let rest = try #require(try reader.read(10_000 - offset))
+            #expect(Array(rest) == Array(bytes[offset...]), "offset \(offset)")
+            #expect(try reader.read(1) == nil)
+        }
+        #expect(try BufferedFileReader(path: path, startingAt: 10_000).read(1) == nil)
+        #expect(try BufferedFileReader(path: path, startingAt: 20_000).read(1) == nil)
+    }
+
     @Test(arguments: [1, 3, 16]) func lookaheadWindowKeepsOrder(length: Int) {
         for count in [0, 1, length - 1, length, length + 1, 5 * length + 2] {
             var window = LookaheadWindow<Int>(length: length)

@@ -99,7 +99,12 @@ struct DatabaseUnion {
         // PDQ hashes link only nodes without a digest; when every node has one, the pass over
         // the PDQ tables (a third of the keys) would link nothing.
         let coveredNodes = zip(hasDigest.words, excluded.words).reduce(0) { $0 + ($1.0 | $1.1).nonzeroBitCount }
-        var hashes = KWayMerge(coveredNodes == nodeCount ? [] : inputs.map { $0.database.pdq })
+        let linkByPDQ = coveredNodes < nodeCount
+        var hashes = KWayMerge(linkByPDQ ? inputs.map { $0.database.pdq } : [])
+        if !linkByPDQ {
+            done = total  // the skipped keys are done with: progress ends at its total
+            progress(done, total)
+        }
         while let (input, position, key) = hashes.next() {
             done += 1
             if BuildProgress.due(done) { progress(done, total) }

@@ -313,17 +313,24 @@ public final class BufferedFileReader {
     /// needs no 4 MiB); it grows when one `read` asks for more.
     public init(path: String, bufferSize: Int = 1 << 20, startingAt offset: Int = 0) throws(FileIOError) {
         self.path = path
+        let opened: FileDescriptor
         do {
-            descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
-            if offset > 0 { try descriptor.seek(offset: Int64(offset), from: .start) }
+            opened = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
         } catch {
             throw FileIOError(path: path, operation: "open", errno: error as? Errno ?? .ioError)
         }
         var size = bufferSize
-        var status = stat()
-        if fstat(descriptor.rawValue, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG {
-            size = min(size, Int(status.st_size) + 1)  // + 1: the read that finds the end
+        do {
+            if offset > 0 { try opened.seek(offset: Int64(offset), from: .start) }
+            let status = try opened.stat()
+            if status.type == .regular {
+                size = min(size, max(0, Int(status.size) - offset) + 1)  // + 1: the read that finds the end
+            }
+        } catch {
+            try? opened.close()
+            throw FileIOError(path: path, operation: "open", errno: error as? Errno ?? .ioError)
         }
+        descriptor = opened
         buffer = .allocate(byteCount: max(4096, size), alignment: 64)
     }
 

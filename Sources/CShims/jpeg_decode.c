@@ -40,19 +40,33 @@ static void on_error(j_common_ptr cinfo) {
     }
 }
 
-// libjpeg only warns when the data ends early and then fills the rest of the image with
-// grey. A half-grey image would hash as something it is not, so that warning is an error.
-// Other warnings (stray bytes between markers and the like) are common in real files and
-// do not stop Pillow, the reference decoder, either.
+// libjpeg only warns about corrupt data and decodes on: the data ends early (the rest is
+// filled with grey), a marker or a bad code turns up inside the entropy-coded data (the rest
+// of the scan is zeros), the scans of a progressive file are inconsistent. A picture decoded
+// that way would hash as something it is not, so each of these warnings is an error. Left as
+// warnings, because the pixels are whole: bytes between markers (skipped, and common in
+// files off the web; Pillow, the reference decoder, accepts them too), and notes on
+// metadata we ignore (an unknown JFIF version, a bad ICC profile chunk).
+static int is_corrupt_data_warning(int code) {
+    switch (code) {
+    case JWRN_EXTRANEOUS_DATA:
+    case JWRN_JFIF_MAJOR:
+    case JWRN_BOGUS_ICC:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 static void on_message(j_common_ptr cinfo, int level) {
     if (level >= 0) {
         return;  // trace messages
     }
     cinfo->err->num_warnings++;
-    if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+    if (is_corrupt_data_warning(cinfo->err->msg_code)) {
         hdb_jpeg_decoder *decoder = cinfo->client_data;
         (*cinfo->err->format_message)(cinfo, decoder->message);
-        fail(decoder, HDB_TRUNCATED);
+        fail(decoder, cinfo->err->msg_code == JWRN_JPEG_EOF ? HDB_TRUNCATED : HDB_CORRUPT);
     }
 }
 

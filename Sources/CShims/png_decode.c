@@ -1,3 +1,5 @@
+#include <stddef.h>
+#include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,65 @@ struct hdb_png_decoder {
     size_t offset;
     jmp_buf jump;
     int status;
+    // libpng's own allocations, counted so that their total is bounded (a file of a thousand
+    // small chunks must not make libpng hold a thousand inflated ones).
+    size_t memory_limit;
+    size_t memory_in_use;
+    size_t memory_peak;
     char message[256];
+};
+
+// Every block libpng allocates carries its size in front, so that frees can be counted.
+typedef union {
+    size_t size;
+    max_align_t alignment;
+} block_header;
+
+size_t hdb_png_memory_limit(size_t max_chunk_bytes) {
+    // One chunk being inflated (twice: libpng grows its buffer), row buffers of the widest
+    // allowed image and zlib's state.
+    return 2 * max_chunk_bytes + ((size_t)16 << 20);
+}
+
+static png_voidp on_malloc(png_structp png, png_alloc_size_t size) {
+    hdb_png_decoder *decoder = png_get_mem_ptr(png);
+    if (size > decoder->memory_limit - decoder->memory_in_use || size > SIZE_MAX - sizeof(block_header)) {
+        decoder->status = HDB_LIMIT;
+        snprintf(decoder->message, sizeof decoder->message,
+                 "libpng would hold more than %zu bytes of metadata and buffers", decoder->memory_limit);
+        return NULL;
+    }
+    block_header *block = malloc(sizeof(block_header) + size);
+    if (block == NULL) {
+        return NULL;
+    }
+    block->size = size;
+    decoder->memory_in_use += size;
+    if (decoder->memory_in_use > decoder->memory_peak) {
+        decoder->memory_peak = decoder->memory_in_use;
+    }
+    return block + 1;
+}
+
+static void on_free(png_structp png, png_voidp pointer) {
+    if (pointer == NULL) {
+        return;
+    }
+    hdb_png_decoder *decoder = png_get_mem_ptr(png);
+    block_header *block = (block_header *)pointer - 1;
+    decoder->memory_in_use -= block->size;
+    free(block);
+}
+
+size_t hdb_png_decoder_peak_memory(const hdb_png_decoder *decoder) {
+    return decoder->memory_peak;
+}
+
+// Chunks that carry nothing the pixels need, and that a file may hold many of: libpng skips
+// them (reading past their bytes) instead of inflating and keeping each one.
+static const png_byte ignored_chunks[] = {
+    'i', 'C', 'C', 'P', '\0', 'i', 'T', 'X', 't', '\0', 't', 'E', 'X', 't', '\0', 'z', 'T', 'X', 't', '\0',
+    's', 'P', 'L', 'T', '\0', 'e', 'X', 'I', 'f', '\0', 't', 'I', 'M', 'E', '\0',
 };
 
 // Replaces libpng's default error handler, which would longjmp to a buffer we never set
@@ -51,7 +111,9 @@ hdb_png_decoder *hdb_png_decoder_create(const uint8_t *data, size_t size, size_t
     }
     decoder->data = data;
     decoder->size = size;
-    decoder->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, decoder, on_error, on_warning);
+    decoder->memory_limit = hdb_png_memory_limit(max_chunk_bytes);
+    decoder->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, decoder, on_error, on_warning,
+                                            decoder, on_malloc, on_free);
     if (decoder->png == NULL) {
         free(decoder);
         return NULL;
@@ -67,6 +129,10 @@ hdb_png_decoder *hdb_png_decoder_create(const uint8_t *data, size_t size, size_t
     // error; libpng's own default (1,000,000) would answer first with a message instead.
     png_set_user_limits(decoder->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_chunk_malloc_max(decoder->png, max_chunk_bytes);
+    png_set_keep_unknown_chunks(decoder->png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(decoder->png, PNG_HANDLE_CHUNK_NEVER, ignored_chunks,
+                                (int)(sizeof ignored_chunks / 5));
+    png_set_chunk_cache_max(decoder->png, 64);
     return decoder;
 }
 

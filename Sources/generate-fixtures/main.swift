@@ -251,54 +251,17 @@ func webpDeclaringMaximum() -> [UInt8] {
 }
 try refuse(webpDeclaringMaximum(), "bomb-16383x16383.webp", "too_many_pixels")
 
-/// A zlib stream that inflates to `prefix` (bytes under 144) and then zeros, `count` bytes in
-/// all, about 1/160 of that size: DEFLATE's fixed Huffman codes, literals, then copies of 258
-/// bytes at distance 1.
-func zlibZeros(_ count: Int, prefix: [UInt8] = []) -> [UInt8] {
-    var bytes: [UInt8] = []
-    var current: UInt32 = 0
-    var filled = 0
-    func bits(_ value: UInt32, _ width: Int) {  // least significant bit first
-        for index in 0..<width {
-            current |= ((value >> UInt32(index)) & 1) << UInt32(filled)
-            filled += 1
-            if filled == 8 { bytes.append(UInt8(current)); current = 0; filled = 0 }
-        }
-    }
-    func code(_ value: UInt32, _ width: Int) {  // Huffman codes go most significant bit first
-        for index in (0..<width).reversed() { bits((value >> UInt32(index)) & 1, 1) }
-    }
-    bits(1, 1)  // the final block
-    bits(1, 2)  // fixed Huffman codes
-    for byte in prefix + [0] { code(0x30 + UInt32(byte), 8) }  // literals
-    var remaining = count - prefix.count - 1
-    while remaining >= 258 {
-        code(0b1100_0101, 8)  // length 258 (code 285)
-        code(0, 5)  // distance 1
-        remaining -= 258
-    }
-    for _ in 0..<remaining { code(0x30, 8) }
-    code(0, 7)  // end of block
-    if filled > 0 { bytes.append(UInt8(current)) }
-    var a: UInt32 = 1
-    var b: UInt32 = 0
-    for index in 0..<count {
-        a = (a + UInt32(index < prefix.count ? prefix[index] : 0)) % 65_521
-        b = (b + a) % 65_521
-    }
-    return [0x78, 0x01] + bytes + bigEndian(b << 16 | a)
-}
 
 // Hostile but valid: images whose metadata would inflate to 64 MiB. PDQ ignores metadata and
 // libpng (under the 8 MiB metadata limit) never inflates them in full: they must decode, to the
 // same pixels as rgb8.png, in bounded memory and time (Fixtures/hostile).
 
 /// The RGB PNG with an ICC profile chunk that declares and inflates to 64 MiB: 430 KB on disk.
-let iccBomb = Array(rgbPNG[0..<33]) + chunk("iCCP", Array("bomb".utf8) + [0, 0] + zlibZeros(64 << 20, prefix: [4, 0, 0, 0]))
+let iccBomb = Array(rgbPNG[0..<33]) + chunk("iCCP", Array("bomb".utf8) + [0, 0] + PNGChunk.zlibZeros(64 << 20, prefix: [4, 0, 0, 0]))
     + Array(rgbPNG[33...])
 try write(iccBomb, to: "hostile/icc-64mib.png")
 /// The RGB PNG with a compressed text chunk that inflates to 64 MiB.
-let textBomb = Array(rgbPNG[0..<33]) + chunk("zTXt", Array("Comment".utf8) + [0, 0] + zlibZeros(64 << 20)) + Array(rgbPNG[33...])
+let textBomb = Array(rgbPNG[0..<33]) + chunk("zTXt", Array("Comment".utf8) + [0, 0] + PNGChunk.zlibZeros(64 << 20)) + Array(rgbPNG[33...])
 try write(textBomb, to: "hostile/ztxt-64mib.png")
 
 let table = "file\terror_code\n" + refusals.map { "\($0.file)\t\($0.code)\n" }.joined()

@@ -89,7 +89,7 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
             let entry = try database.entry(try #require(entryIndexes.first))
             if let id = row.id {
                 #expect(entry.ids == [id])
-                #expect(database.entries(withID: id) == [entry.index])
+                #expect(try database.entries(withID: id) == [entry.index])
             } else {
                 #expect(entry.ids.count == 1 && entry.ids[0].contains(":"), "an entry without ids is named by its smallest key")
             }
@@ -205,7 +205,7 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
                     let quality = index % 10 == 0 ? 20 : 90
                     let distance = hash.distance(to: query)
                     guard distance <= threshold, quality >= minQuality else { continue }
-                    let entry = try #require(database.entries(withID: "h\(index)").first)
+                    let entry = try #require(try database.entries(withID: "h\(index)").first)
                     expected[entry] = min(expected[entry] ?? Int.max, distance)
                 }
                 #expect(Dictionary(uniqueKeysWithValues: found.map { ($0.entry, $0.distance) }) == expected)
@@ -333,17 +333,28 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
     }
 
     /// Opens a damaged file and, if it opens, uses every read path on it: none may crash.
-    static func exercise(_ path: String, rows: [ListRow]) -> (opened: Bool, problems: [String]) {
-        guard let database = try? HashDatabase.open(path: path) else { return (false, []) }
+    /// `readErrors` counts the reads that reported the file corrupt.
+    static func exercise(_ path: String, rows: [ListRow]) -> (opened: Bool, problems: [String], readErrors: Int) {
+        guard let database = try? HashDatabase.open(path: path) else { return (false, [], 0) }
+        var readErrors = 0
+        func read(_ body: () throws -> Void) {
+            do { try body() } catch { readErrors += 1 }
+        }
         for row in rows {
             for digest in row.digests {
-                if let index = database.lookup(digest) { _ = try? database.entry(index) }
+                if let index = database.lookup(digest) { read { _ = try database.entry(index) } }
             }
-            if let id = row.id { _ = database.entries(withID: id) }
-            if let pdq = row.pdq { _ = try? database.match(QueryHashes(pdq: pdq), options: MatchOptions(threshold: 40, minQuality: 0)) }
+            if let id = row.id { read { _ = try database.entries(withID: id) } }
+            if let pdq = row.pdq { read { _ = try database.match(QueryHashes(pdq: pdq), options: MatchOptions(threshold: 40, minQuality: 0)) } }
         }
-        _ = try? database.labelCounts()
-        return (true, database.verify())
+        read { _ = try database.labelCounts() }
+        return (true, database.verify(), readErrors)
+    }
+
+    /// What a damaged file with a valid checksum must give: refused at open, problems from
+    /// verify, or, when verify calls it sound, reads that all succeed (verify's "sound" holds).
+    static func expectHonest(_ outcome: (opened: Bool, problems: [String], readErrors: Int), _ comment: Comment) {
+        #expect(!outcome.opened || !outcome.problems.isEmpty || outcome.readErrors == 0, comment)
     }
 
     /// The file with its checksum recomputed, as a writer's bug or a crafted file would have it.
@@ -429,9 +440,12 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
                 damaged[position] ^= UInt8(1 + generator.next() % 255)
             }
             let path = directory.file("flip-\(trial)")
+            // The checksum alone would catch every flip; with it recomputed, the structural
+            // checks and the reads are what is tested.
             try Data(damaged).write(to: URL(fileURLWithPath: path))
-            let (opened, problems) = Self.exercise(path, rows: rows)
-            #expect(!opened || !problems.isEmpty, "trial \(trial): a damaged file opened and verified as sound")
+            #expect((try? HashDatabase.open(path: path))?.checksumMatches() != true || damaged == bytes)
+            try Data(Self.withValidChecksum(damaged)).write(to: URL(fileURLWithPath: path))
+            Self.expectHonest(Self.exercise(path, rows: rows), "trial \(trial): verify called a file sound that reads as corrupt")
             try? FileManager.default.removeItem(atPath: path)
         }
     }
@@ -441,10 +455,13 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
         let (path, bytes, rows) = try Self.sampleDatabase(directory)
         let database = try HashDatabase.open(path: path)
         var targets: [Int] = [16, 24, 32, 48]  // header: file size, table offset, section count, entries
+        var contentTargets: Set<Int> = []
         for index in database.sections.indices {
             let record = DatabaseFormat.headerSize + index * DatabaseFormat.sectionRecordSize
             targets += [record + 8, record + 16, record + 24]
-            targets += [database.sections[index].offset, database.sections[index].offset + 8].filter { $0 + 8 <= bytes.count }
+            let content = [database.sections[index].offset, database.sections[index].offset + 8].filter { $0 + 8 <= bytes.count }
+            targets += content
+            contentTargets.formUnion(content)
         }
         for (number, target) in targets.enumerated() {
             for value: UInt64 in [0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x7FFF_FFFF_FFFF_FFFF, .max] {
@@ -453,10 +470,15 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
                     for offset in 0..<8 { damaged[target + offset] = raw[offset] }
                 }
                 let damagedPath = directory.file("extreme-\(number)-\(value)")
-                try Data(damaged).write(to: URL(fileURLWithPath: damagedPath))
-                let (opened, problems) = Self.exercise(damagedPath, rows: rows)
+                try Data(Self.withValidChecksum(damaged)).write(to: URL(fileURLWithPath: damagedPath))
+                let outcome = Self.exercise(damagedPath, rows: rows)
                 if damaged != bytes {
-                    #expect(!opened || !problems.isEmpty, "field at \(target) = \(value) went unnoticed")
+                    if contentTargets.contains(target) {
+                        // A section's first words may be content (a date, a count that holds).
+                        Self.expectHonest(outcome, "field at \(target) = \(value): verify called a file sound that reads as corrupt")
+                    } else {
+                        #expect(!outcome.opened || !outcome.problems.isEmpty, "field at \(target) = \(value) went unnoticed behind a valid checksum")
+                    }
                 }
                 try? FileManager.default.removeItem(atPath: damagedPath)
             }
@@ -474,6 +496,7 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
         for trial in 0..<1_000 {
             var damaged = bytes
             let kind: String
+            var detail = ""
             switch generator.next() % 10 {
             case 0..<4:
                 kind = "flip"
@@ -496,21 +519,30 @@ func build(_ rows: [ListRow], at path: String, memoryBudget: Int = 1 << 20, crea
                 }
             default:
                 kind = "extreme"
+                detail = ""
                 let fields = [16, 24, 32, 48] + sections.indices.flatMap { index in
                     [8, 16, 24].map { DatabaseFormat.headerSize + index * DatabaseFormat.sectionRecordSize + $0 }
                 }
                 let target = fields[Int(generator.next() % UInt64(fields.count))]
                 let values: [UInt64] = [0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x7FFF_FFFF_FFFF_FFFF, .max, generator.next()]
-                withUnsafeBytes(of: values[Int(generator.next() % UInt64(values.count))].littleEndian) { raw in
+                let value = values[Int(generator.next() % UInt64(values.count))]
+                detail = "field at \(target) = \(value)"
+                withUnsafeBytes(of: value.littleEndian) { raw in
                     for offset in 0..<8 { damaged[target + offset] = raw[offset] }
                 }
             }
             guard damaged != bytes else { continue }
             kinds[kind, default: 0] += 1
             let damagedPath = directory.file("damaged-\(trial)")
-            try Data(damaged).write(to: URL(fileURLWithPath: damagedPath))
-            let (opened, problems) = Self.exercise(damagedPath, rows: rows)
-            #expect(!opened || !problems.isEmpty, "trial \(trial) (\(kind)) went unnoticed")
+            // Recomputed, so that the checksum cannot be what notices (a truncated file has no
+            // whole checksum to recompute: its size field disagrees).
+            try Data(kind == "truncate" ? damaged : Self.withValidChecksum(damaged)).write(to: URL(fileURLWithPath: damagedPath))
+            let outcome = Self.exercise(damagedPath, rows: rows)
+            if kind == "flip" {
+                Self.expectHonest(outcome, "trial \(trial) (flip): verify called a file sound that reads as corrupt")
+            } else {
+                #expect(!outcome.opened || !outcome.problems.isEmpty, "trial \(trial) (\(kind) \(detail)) went unnoticed behind a valid checksum")
+            }
             try? FileManager.default.removeItem(atPath: damagedPath)
         }
         #expect(kinds.values.reduce(0, +) >= 990, "\(kinds)")

@@ -179,7 +179,7 @@ struct ScanFolder {
             var text = ""
             ScanReport.write(result, format: format) { text += $0 + "\n" }
             for record in result.records {
-                #expect(text.contains(format == .html ? ScanReport.escape(record.path) : record.path), "\(format) \(record.path)")
+                #expect(text.contains(format == .html ? TextEscaping.html(record.path) : record.path), "\(format) \(record.path)")
             }
         }
         var html = ""

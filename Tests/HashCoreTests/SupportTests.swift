@@ -185,7 +185,7 @@ import TestSupport
 
     @Test func aFailedWriteBehindIsReportedByClose() throws {
         // /dev/full refuses every write with ENOSPC.
-        let writer = try BufferedFileWriter(path: "/dev/full", bufferSize: 4096, writeBehind: true)
+        let writer = try BufferedFileWriter(path: "/dev/full", bufferSize: 4096, writeBehind: true, mustNotExist: false)
         var failure: FileIOError?
         do {
             for _ in 0..<4 { try writer.write(Self.pattern(3000)) }

@@ -49,3 +49,15 @@ public struct TSVTable: Sendable {
         }
     }
 }
+
+/// Damage a database's structural checks cannot see: a digit of a row count in its build
+/// manifest changed (the manifest stays a JSON object of the same length). Only the checksum
+/// notices.
+public func damageManifestContent(_ bytes: inout [UInt8]) {
+    let key = Array("\"rows\":".utf8)
+    guard let start = (0...(bytes.count - key.count)).last(where: { bytes[$0..<($0 + key.count)].elementsEqual(key) }) else {
+        preconditionFailure("no \"rows\" in the manifest")
+    }
+    let digit = start + key.count
+    bytes[digit] = bytes[digit] == UInt8(ascii: "9") ? UInt8(ascii: "8") : bytes[digit] + 1
+}

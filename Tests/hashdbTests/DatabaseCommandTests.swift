@@ -118,7 +118,7 @@ import TestSupport
         #expect(verify.standardOutput.contains(": ok"))
 
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: database)))
-        bytes[bytes.count - 5] ^= 0xFF
+        damageManifestContent(&bytes)
         let damaged = directory.appendingPathComponent("damaged.hdb").path
         try Data(bytes).write(to: URL(fileURLWithPath: damaged))
         let refused = try HashDBCommand.run(["verify", database, damaged])

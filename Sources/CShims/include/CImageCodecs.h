@@ -97,6 +97,10 @@ typedef enum {
 hdb_png_decoder *hdb_png_decoder_create(const uint8_t *data, size_t size, size_t max_chunk_bytes);
 void hdb_png_decoder_destroy(hdb_png_decoder *decoder);
 const char *hdb_png_decoder_message(const hdb_png_decoder *decoder);
+// The most memory libpng itself held at once while this decoder ran (the pixel rows are the
+// caller's and not counted); libpng may never hold more than hdb_png_memory_limit(max_chunk_bytes).
+size_t hdb_png_decoder_peak_memory(const hdb_png_decoder *decoder);
+size_t hdb_png_memory_limit(size_t max_chunk_bytes);
 
 int hdb_png_read_header(hdb_png_decoder *decoder, hdb_png_header *header);
 // Configures the output format; writes the size of one output row in bytes.

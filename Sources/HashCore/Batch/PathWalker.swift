@@ -43,18 +43,19 @@ public struct PathWalker: Sequence, IteratorProtocol {
     /// True for a real directory (not a link to one).
     static func isDirectory(_ path: String) -> Bool {
         var status = stat()
-        guard lstat(path, &status) == 0 else { return false }
+        guard FileName.withPlatformString(path, { lstat($0, &status) }) == 0 else { return false }
         return (status.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Entry names except `.` and `..`, sorted by their bytes. An unreadable directory has none.
+    /// Names that are not valid UTF-8 keep their bytes (`FileName`), so that they still open.
     static func sortedEntries(of directory: String) -> [String] {
-        guard let stream = opendir(directory) else { return [] }
+        guard let stream = FileName.withPlatformString(directory, { opendir($0) }) else { return [] }
         defer { closedir(stream) }
         var names: [String] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                FileName.string(fromBytes: raw.prefix(while: { $0 != 0 }))
             }
             if name != "." && name != ".." {
                 names.append(name)

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// Combines databases into a new one (`hashdb merge`, `subtract`, `intersect`) in bounded
@@ -71,6 +72,8 @@ public final class DatabaseMerger {
     private let options: DatabaseBuilder.Options
     private let workDirectory: String
     private var databases: [HashDatabase] = []
+    /// Positions in `databases` of the inputs whose checksum `write` still has to check.
+    private var unverified: [Int] = []
     private var manifestInputs: [DatabaseBuilder.ManifestInput] = []
     private var manifestOptions: [String: String] = [:]
     private let annotations: AnnotationWriter
@@ -94,8 +97,29 @@ public final class DatabaseMerger {
 
     /// Adds an input; for an operation other than union, the first input is the one the
     /// others are compared with.
-    public func add(_ database: HashDatabase) {
+    ///
+    /// `write` checks each input's checksum first (every input at once, one a core) and
+    /// refuses to run on a mismatch: a merge must not give damaged content a fresh, valid
+    /// checksum. `verifyChecksum: false` is for a database this process has just written.
+    public func add(_ database: HashDatabase, verifyChecksum: Bool = true) {
         databases.append(database)
+        if verifyChecksum { unverified.append(databases.count - 1) }
+    }
+
+    /// Throws `checksumMismatch` naming the first input (in the order added) whose checksum
+    /// does not hold.
+    private func verifyInputChecksums() throws(DatabaseError) {
+        let inputs = unverified.map { databases[$0] }
+        let holds = Mutex([Bool](repeating: false, count: inputs.count))
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { slot in
+            let matches = inputs[slot].checksumMatches()
+            holds.withLock { $0[slot] = matches }
+        }
+        let results = holds.withLock { $0 }
+        for (slot, input) in unverified.enumerated() where !results[slot] {
+            throw .checksumMismatch(path: databases[input].path)
+        }
+        unverified = []
     }
 
     /// Describes an input in the output's manifest (databases, lists, removal lists).
@@ -123,6 +147,7 @@ public final class DatabaseMerger {
         if operation == .intersection, databases.count > 8 {
             throw InputError(file: destination, reason: "an intersection takes at most 8 inputs")
         }
+        try verifyInputChecksums()
         var summary = Summary()
         summary.inputEntries = databases.reduce(0) { $0 + $1.entryCount }
         for database in databases { try annotations.addAll(from: database) }

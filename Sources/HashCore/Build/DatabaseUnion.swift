@@ -51,7 +51,7 @@ struct DatabaseUnion {
         for tombstone in tombstones {
             guard case .id(let id) = tombstone.value else { continue }
             for input in inputs {
-                for entry in input.database.entries(withID: id) {
+                for entry in try input.database.entries(withID: id) {
                     removed.insert(input.base + entry)
                 }
             }

@@ -47,25 +47,64 @@ final class DelimitedReader {
             return UnsafeRawBufferPointer(start: fields[index].base, count: fields[index].count)
         }
         func string(_ index: Int) -> String { String(decoding: field(index), as: UTF8.self) }
+        /// The field as text, or nil when its bytes are not valid UTF-8 (where `string` would
+        /// put U+FFFD in their place, and two different values could come out the same).
+        func validatedString(_ index: Int) -> String? { String(validating: field(index), as: UTF8.self) }
     }
 
-    /// The next record, or nil at the end of the file. Empty lines are skipped.
+    /// The next record, or nil at the end of the file. Empty lines are skipped; a record over
+    /// `maximumRecordBytes` throws (use `next(reportingOversized:)` to go on after it).
     func next() throws(InputError) -> Record? {
-        while true {
-            guard let (start, end, lines) = try findRecordEnd() else { return nil }
-            line = nextLine
-            nextLine += lines
-            if end == start { continue }  // an empty line
-            return split(start, end)
+        switch try nextRecordOrOversized() {
+        case .record(let record): return record
+        case .oversized(let line): throw InputError(file: path, reason: "line \(line): " + Self.oversizedReason(dialect: dialect))
+        case .end: return nil
         }
+    }
+
+    /// The next record; a record over `maximumRecordBytes` is skipped up to the first line
+    /// break past the limit (without holding it in memory) and handed to `reject` as a row
+    /// error with its line, so that one bad record costs one row, not the file.
+    func next(reportingOversized reject: (Result<ListRow, RowError>) throws -> Void) throws -> Record? {
+        while true {
+            switch try nextRecordOrOversized() {
+            case .record(let record): return record
+            case .oversized(let line): try reject(.failure(RowError(file: path, line: line, reason: Self.oversizedReason(dialect: dialect))))
+            case .end: return nil
+            }
+        }
+    }
+
+    private enum Outcome {
+        case record(Record)
+        case oversized(line: Int)
+        case end
+    }
+
+    private func nextRecordOrOversized() throws(InputError) -> Outcome {
+        while true {
+            guard let found = try findRecordEnd() else { return .end }
+            line = nextLine
+            nextLine += found.lines
+            if found.oversized { return .oversized(line: line) }
+            if found.end == found.start { continue }  // an empty line
+            return .record(split(found.start, found.end))
+        }
+    }
+
+    private static func oversizedReason(dialect: Dialect) -> String {
+        "a record longer than \(maximumRecordBytes) bytes, skipped to the next line break" + (dialect == .csv ? " (an unbalanced quote?)" : "")
     }
 
     /// Finds the next record in `pending`, reading more as needed: (start, end excluding the
     /// line break, line breaks consumed).
-    private func findRecordEnd() throws(InputError) -> (Int, Int, Int)? {
+    private func findRecordEnd() throws(InputError) -> (start: Int, end: Int, lines: Int, oversized: Bool)? {
         var scanFrom = pendingStart
         var inQuotes = false
         var lines = 0
+        // Set once the record has outgrown the limit: from then on only line breaks count
+        // (quotes no longer), and what is scanned is let go.
+        var oversized = false
         while true {
             let bytes = pending.storage.assumingMemoryBound(to: UInt8.self)
             let count = pending.count
@@ -78,28 +117,50 @@ final class DelimitedReader {
                     break
                 }
                 let newline = bytes.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                if dialect == .csv { inQuotes = Self.quotesToggle(bytes + index, newline - index, inQuotes) }
+                if dialect == .csv && !oversized { inQuotes = Self.quotesToggle(bytes + index, newline - index, inQuotes) }
                 lines += 1
                 index = newline + 1
+                if oversized {
+                    pendingStart = newline + 1
+                    return (0, 0, lines, true)
+                }
                 if !inQuotes {
                     let start = pendingStart
                     var end = newline
                     if end > start && bytes[end - 1] == 13 { end -= 1 }
                     pendingStart = newline + 1
-                    return (start, end, lines)
+                    return (start, end, lines, end - start > Self.maximumRecordBytes)
                 }
             }
             scanFrom = index
-            if count - pendingStart > Self.maximumRecordBytes {
-                throw InputError(file: path, reason: "line \(nextLine): a record longer than \(Self.maximumRecordBytes) bytes" + (dialect == .csv ? " (an unbalanced quote?)" : ""))
+            if !oversized && count - pendingStart > Self.maximumRecordBytes {
+                // The record ends at the first line break past the limit (quotes no longer
+                // count, or an unbalanced one would take the rest of the file): the scan starts
+                // again from there, the line breaks before it being the record's own.
+                oversized = true
+                let limitPoint = pendingStart + Self.maximumRecordBytes
+                lines = 0
+                var position = pendingStart
+                while let found = memchr(bytes + position, 10, limitPoint - position) {
+                    lines += 1
+                    position = bytes.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+                }
+                scanFrom = limitPoint
+                continue
+            }
+            if oversized {
+                pendingStart = count  // what was scanned is let go
             }
             if finished {
-                guard pendingStart < pending.count else { return nil }
+                guard pendingStart < pending.count || oversized else { return nil }
+                if oversized {
+                    return (0, 0, max(lines, 1), true)
+                }
                 let start = pendingStart
                 var end = pending.count
                 if end > start && pending[end - 1] == 13 { end -= 1 }
                 pendingStart = pending.count
-                return (start, end, max(lines, 1))
+                return (start, end, max(lines, 1), end - start > Self.maximumRecordBytes)
             }
             // Keep the unfinished record, read more after it.
             if pendingStart > 0 {

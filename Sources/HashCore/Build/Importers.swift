@@ -15,8 +15,12 @@ enum Importers {
         let reader = try DelimitedReader(path: path, dialect: .lines)
         var columns: [String]?
         var sawMagic = false
-        while let record = try reader.next() {
-            let line = record.string(0).trimmingASCIIWhitespace()
+        while let record = try reader.next(reportingOversized: body) {
+            guard let text = record.validatedString(0) else {
+                try body(.failure(RowError(file: path, line: reader.line, reason: "not valid UTF-8")))
+                continue
+            }
+            let line = text.trimmingASCIIWhitespace()
             if line.hasPrefix("%%%%") {
                 let content = line.dropFirst(4).trimmingASCIIWhitespace()
                 if content.hasPrefix("HASHDEEP") {
@@ -56,12 +60,16 @@ enum Importers {
 
     // MARK: PDQ lines
 
-    /// One PDQ hash a line (64 hex digits), optionally followed by a comma, tab or spaces and
-    /// an id, as ThreatExchange and StopNCII exports give them. `#` starts a comment line.
+    /// One PDQ hash a line (64 hex digits), optionally followed by a comma, a tab or one space
+    /// and an id, as ThreatExchange and StopNCII exports give them. `#` starts a comment line.
     static func readPDQLines(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
         let reader = try DelimitedReader(path: path, dialect: .lines)
-        while let record = try reader.next() {
-            let line = record.string(0).trimmingASCIIWhitespace()
+        while let record = try reader.next(reportingOversized: body) {
+            guard let text = record.validatedString(0) else {
+                try body(.failure(RowError(file: path, line: reader.line, reason: "not valid UTF-8")))
+                continue
+            }
+            let line = text.trimmingASCIIWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             let hashEnd = line.firstIndex { $0 == "," || $0 == "\t" || $0 == " " } ?? line.endIndex
             var row = ListRow()
@@ -79,10 +87,108 @@ enum Importers {
         }
     }
 
-    /// Whether `line` looks like a line of a PDQ list (for format detection).
+    /// Whether `line` looks like a line of a PDQ list (for format detection): 64 hex digits
+    /// alone, or followed by a comma, a tab, or one space and an id. Never a checksum line:
+    /// `sha256sum` puts two spaces (or a space and `*`) between the digest and the name.
     static func isPDQLine(_ line: Substring) -> Bool {
-        let hash = line.prefix { $0 != "," && $0 != "\t" && $0 != " " }
-        return hash.utf8.count == 64 && hash.utf8.allSatisfy { Hex.nibble($0) != nil }
+        let hash = line.utf8.prefix { $0 != UInt8(ascii: ",") && $0 != 9 && $0 != 32 }
+        guard hash.count == 64, hash.allSatisfy({ Hex.nibble($0) != nil }) else { return false }
+        let rest = line.utf8.dropFirst(64)
+        guard let separator = rest.first else { return true }
+        if separator != 32 { return true }
+        guard let next = rest.dropFirst().first else { return true }
+        return next != 32 && next != UInt8(ascii: "*")
+    }
+
+    // MARK: Checksum lists (sha256sum, sha1sum, md5sum)
+
+    /// A line of a coreutils checksum file: GNU's `DIGEST  NAME` (or `DIGEST *NAME`, binary
+    /// mode) or BSD's `--tag` form `SHA256 (NAME) = DIGEST`. A leading backslash means the name
+    /// carries `\\`, `\n` and `\r` escapes.
+    struct ChecksumLine: Equatable {
+        /// nil for an algorithm hashdb does not store (SHA-512, BLAKE2…); `algorithm` names it.
+        var kind: DigestKind?
+        var algorithm: String
+        var digest: Substring
+        var name: String
+
+        init?(_ line: Substring) {
+            var text = line
+            let escaped = text.hasPrefix("\\")
+            if escaped { text = text.dropFirst() }
+            if let parsed = Self.gnu(text) ?? Self.bsd(text) {
+                self = parsed
+                if escaped { name = TextEscaping.tsvUnescape(Substring(name)) }
+            } else {
+                return nil
+            }
+        }
+
+        private init(algorithm: String, digest: Substring, name: Substring) {
+            self.algorithm = algorithm
+            self.digest = digest
+            self.name = String(name)
+            kind = DigestKind(rawValue: algorithm.lowercased())
+        }
+
+        /// Digest lengths in hex of what `*sum` programs print, by length.
+        private static let algorithmByHexLength = [32: "MD5", 40: "SHA1", 56: "SHA224", 64: "SHA256", 96: "SHA384", 128: "SHA512"]
+
+        private static func gnu(_ text: Substring) -> ChecksumLine? {
+            let digest = text.prefix { $0 != " " }
+            guard let algorithm = algorithmByHexLength[digest.utf8.count], digest.utf8.allSatisfy({ Hex.nibble($0) != nil }) else {
+                return nil
+            }
+            let rest = text.dropFirst(digest.count)
+            guard rest.hasPrefix("  ") || rest.hasPrefix(" *") else { return nil }
+            let name = rest.dropFirst(2)
+            guard !name.isEmpty else { return nil }
+            return ChecksumLine(algorithm: algorithm, digest: digest, name: name)
+        }
+
+        private static func bsd(_ text: Substring) -> ChecksumLine? {
+            guard let open = text.range(of: " ("), let close = text.range(of: ") = ", options: .backwards),
+                open.upperBound <= close.lowerBound
+            else { return nil }
+            let algorithm = text[..<open.lowerBound]
+            let digest = text[close.upperBound...]
+            guard !algorithm.isEmpty, algorithm.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }),
+                !digest.isEmpty, digest.utf8.allSatisfy({ Hex.nibble($0) != nil })
+            else { return nil }
+            return ChecksumLine(algorithm: algorithm.uppercased(), digest: digest, name: text[open.upperBound..<close.lowerBound])
+        }
+    }
+
+    /// The digests of a `sha256sum`, `sha1sum` or `md5sum` file (GNU or `--tag` form; one file
+    /// may mix them): each line a row with that digest and the file name as its id.
+    static func readChecksums(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
+        let reader = try DelimitedReader(path: path, dialect: .lines)
+        while let record = try reader.next(reportingOversized: body) {
+            func reject(_ reason: String) throws { try body(.failure(RowError(file: path, line: reader.line, reason: reason))) }
+            guard let text = record.validatedString(0) else {
+                try reject("not valid UTF-8")
+                continue
+            }
+            let line = Substring(text)
+            if line.trimmingASCIIWhitespace().isEmpty || line.hasPrefix("#") { continue }
+            guard let checksum = ChecksumLine(line) else {
+                try reject("not a checksum line ('DIGEST  NAME' as sha256sum writes it, or 'SHA256 (NAME) = DIGEST')")
+                continue
+            }
+            guard let kind = checksum.kind else {
+                try reject("\(checksum.algorithm) digests are not stored by hashdb (it keeps SHA-256, SHA-1 and MD5)")
+                continue
+            }
+            var row = ListRow()
+            do throws(RowFieldError) {
+                row.setDigest(try FieldParser.digest(kind, checksum.digest))
+            } catch {
+                try reject(error.reason)
+                continue
+            }
+            row.id = checksum.name
+            try ListReader.finish(&row, line: reader.line, path: path, defaults: defaults, body)
+        }
     }
 
     // MARK: NSRL RDSv3
@@ -117,22 +223,65 @@ enum Importers {
 
 /// A read-only SQLite database, its handle closed on deinit. Every sqlite3 call of the
 /// importers is here.
+///
+/// An NSRL file comes from outside and is opened defensively: immutable and read-only (no
+/// journal, no locks, nothing written), `SQLITE_DBCONFIG_DEFENSIVE` and `trusted_schema`
+/// off (no functions run from the schema), small length limits, and a progress handler that
+/// stops any one step running longer than a plain table read could. Only tables are read,
+/// never views: a view (a recursive one yields rows without end) is refused by name.
 final class SQLiteReader {
     let path: String
     private var handle: OpaquePointer?
+    /// Virtual-machine instructions one `step` may take (a row of a plain table scan takes
+    /// tens); counted in units of `progressInterval`.
+    private static let progressInterval: Int32 = 1_000
+    static let maximumStepWork = 10_000
+    private let stepWork = UnsafeMutablePointer<Int>.allocate(capacity: 1)
 
     init(path: String) throws(InputError) {
         self.path = path
-        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else {
+        stepWork.initialize(to: 0)
+        var uri = "file:"
+        for byte in path.utf8 {
+            // Percent-encode everything a URI could read as syntax.
+            let isLetter = (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A
+            if isLetter || (byte >= 0x30 && byte <= 0x39) || byte == 0x2F || byte == 0x2E || byte == 0x2D || byte == 0x5F {
+                uri.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                uri += (byte < 16 ? "%0" : "%") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        uri += "?immutable=1"
+        guard sqlite3_open_v2(uri, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nil) == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close(handle)
-            handle = nil
+            self.handle = nil
             throw InputError(file: path, reason: "not a readable SQLite database (\(message))")
         }
+        guard hdb_sqlite3_db_config_flag(handle, SQLITE_DBCONFIG_DEFENSIVE, 1) == SQLITE_OK,
+            hdb_sqlite3_db_config_flag(handle, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0) == SQLITE_OK,
+            hdb_sqlite3_db_config_flag(handle, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0) == SQLITE_OK,
+            hdb_sqlite3_db_config_flag(handle, SQLITE_DBCONFIG_ENABLE_VIEW, 0) == SQLITE_OK
+        else {
+            throw InputError(file: path, reason: "SQLite refused its defensive settings")
+        }
+        sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, 1 << 20)
+        sqlite3_limit(handle, SQLITE_LIMIT_SQL_LENGTH, 1 << 16)
+        sqlite3_limit(handle, SQLITE_LIMIT_COLUMN, 256)
+        sqlite3_limit(handle, SQLITE_LIMIT_EXPR_DEPTH, 64)
+        sqlite3_limit(handle, SQLITE_LIMIT_COMPOUND_SELECT, 8)
+        sqlite3_limit(handle, SQLITE_LIMIT_ATTACHED, 0)
+        sqlite3_limit(handle, SQLITE_LIMIT_TRIGGER_DEPTH, 1)
+        sqlite3_progress_handler(handle, Self.progressInterval, { context in
+            let work = context!.assumingMemoryBound(to: Int.self)
+            work.pointee += 1
+            return work.pointee > SQLiteReader.maximumStepWork ? 1 : 0
+        }, stepWork)
     }
 
     deinit {
         sqlite3_close(handle)
+        stepWork.deallocate()
     }
 
     struct HashColumn {
@@ -140,9 +289,10 @@ final class SQLiteReader {
         let kind: DigestKind
     }
 
-    /// The table (or view) holding the file hashes, and its hash columns.
+    /// The table holding the file hashes, and its hash columns. Only the tables RDSv3
+    /// documents, and only when they are tables (not views).
     func hashTable() throws(InputError) -> (String, [HashColumn]) {
-        for candidate in ["METADATA", "FILE", "DISTINCT_HASH"] {
+        for candidate in ["METADATA", "FILE", "DISTINCT_HASH"] where try isTable(candidate) {
             let columns = try self.columns(of: candidate).compactMap { name -> HashColumn? in
                 switch name.lowercased().replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "_", with: "") {
                 case "sha256": HashColumn(name: name, kind: .sha256)
@@ -154,6 +304,18 @@ final class SQLiteReader {
             if !columns.isEmpty { return (candidate, columns) }
         }
         throw InputError(file: path, reason: "no METADATA or FILE table with sha256, sha1 or md5 columns: not an NSRL RDSv3 database")
+    }
+
+    private func isTable(_ name: String) throws(InputError) -> Bool {
+        let statement = try prepare("SELECT type FROM sqlite_schema WHERE name = '\(name)' COLLATE NOCASE")
+        var types: [String] = []
+        while try statement.step() {
+            if let type = statement.text(0) { types.append(type) }
+        }
+        if types.contains("view") {
+            throw InputError(file: path, reason: "\(name) is a view, not a table: an NSRL RDSv3 database has tables only")
+        }
+        return types.contains("table")
     }
 
     private func columns(of table: String) throws(InputError) -> [String] {
@@ -188,7 +350,10 @@ final class SQLiteReader {
 
         /// Moves to the next row; false after the last.
         func step() throws(InputError) -> Bool {
+            database.stepWork.pointee = 0
             switch sqlite3_step(statement) {
+            case SQLITE_INTERRUPT:
+                throw InputError(file: database.path, reason: "SQLite: a step took more work than reading a table row can (a hostile schema?)")
             case SQLITE_ROW: return true
             case SQLITE_DONE: return false
             default: throw InputError(file: database.path, reason: "SQLite: \(String(cString: sqlite3_errmsg(database.handle)))")

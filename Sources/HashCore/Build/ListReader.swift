@@ -14,16 +14,29 @@ public enum ListFormat: String, CaseIterable, Sendable {
     case nsrl
     /// A PDQ hash a line, optionally followed by an id (ThreatExchange-style).
     case pdq
+    /// `sha256sum`, `sha1sum` or `md5sum` output (also their `--tag` form).
+    case checksums
 
-    /// Guesses from the first bytes: SQLite's header is NSRL, `%%%% HASHDEEP` hashdeep, a
-    /// first line of 64 hex digits a PDQ list, `{` JSON Lines, a tab TSV, otherwise CSV.
+    /// Guesses from the first bytes: SQLite's header is NSRL, `%%%% HASHDEEP` hashdeep; then
+    /// the first line that is not a comment decides. A checksum line (`DIGEST  NAME`,
+    /// `DIGEST *NAME`, `SHA256 (NAME) = DIGEST`) makes a checksum list; a PDQ line (64 hex
+    /// digits alone, or before a comma, a tab or a single space) a PDQ list, unless any of the
+    /// first 64 lines is a checksum line (then it is neither, and is read as CSV and refused).
+    /// The separator is the rule for a 64-hex first column: two spaces or a space and `*` is
+    /// `sha256sum`, anything else a PDQ list; `--format` overrides. Otherwise `{` starts JSON
+    /// Lines, a tab makes TSV, and the rest is CSV.
     public static func detect(head: UnsafeRawBufferPointer) -> ListFormat {
         if head.starts(with: Importers.sqliteMagic) { return .nsrl }
         let text = String(decoding: head, as: UTF8.self)
         if text.hasPrefix("%%%% HASHDEEP") { return .hashdeep }
-        let firstLine = text.split(separator: "\n", omittingEmptySubsequences: true)
-            .first { !$0.trimmingASCIIWhitespace().hasPrefix("#") }.map { $0.trimmingASCIIWhitespace() } ?? ""
-        if Importers.isPDQLine(firstLine) { return .pdq }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        // The head may end inside a line: judge complete lines only (unless there is just one).
+        if lines.count > 1, !text.hasSuffix("\n") { lines.removeLast() }
+        let sample = lines.lazy.map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+            .filter { !$0.trimmingASCIIWhitespace().isEmpty && !$0.hasPrefix("#") }.prefix(64)
+        guard let firstLine = sample.first?.trimmingASCIIWhitespace() else { return .csv }
+        if Importers.ChecksumLine(sample.first!) != nil { return .checksums }
+        if Importers.isPDQLine(firstLine), !sample.contains(where: { Importers.ChecksumLine($0) != nil }) { return .pdq }
         if firstLine.hasPrefix("{") { return .jsonl }
         if firstLine.contains("\t") { return .tsv }
         return .csv
@@ -74,6 +87,8 @@ public enum ListReader {
             try Importers.readNSRL(path: path, defaults: defaults, body)
         case .pdq:
             try Importers.readPDQLines(path: path, defaults: defaults, body)
+        case .checksums:
+            try Importers.readChecksums(path: path, defaults: defaults, body)
         }
     }
 
@@ -103,7 +118,7 @@ public enum ListReader {
             throw InputError(file: path, reason: "the header row names no sha256, sha1, md5, pdq or id column (it has: \(Hex.abbreviated((0..<header.count).map { header.string($0) }.joined(separator: ", "))))")
         }
         var labelCache = LabelCache()
-        while let record = try reader.next() {
+        while let record = try reader.next(reportingOversized: body) {
             var row = ListRow()
             do throws(RowFieldError) {
                 for (index, field) in columns.enumerated() {
@@ -111,7 +126,7 @@ public enum ListReader {
                     let value = trimmed(record.field(index))
                     guard value.count > 0 else { continue }
                     switch field {
-                    case .id: row.id = String(decoding: value, as: UTF8.self)
+                    case .id: row.id = try FieldParser.id(bytes: value)
                     case .sha256, .sha1, .md5:
                         let kind = DigestKind(rawValue: field.rawValue)!
                         row.setDigest(try digest(kind, value))
@@ -196,7 +211,7 @@ public enum ListReader {
 
     static func readJSONLines(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
         let reader = try DelimitedReader(path: path, dialect: .lines)
-        while let record = try reader.next() {
+        while let record = try reader.next(reportingOversized: body) {
             let line = Data(record.field(0))
             guard let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else {
                 try body(.failure(RowError(file: path, line: reader.line, reason: "not a JSON object")))

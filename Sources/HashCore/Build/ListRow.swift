@@ -162,6 +162,15 @@ enum FieldParser {
         }
     }
 
+    /// An id from a field's bytes: refused when they are not valid UTF-8, since repairing
+    /// them would make two different ids one.
+    static func id(bytes: UnsafeRawBufferPointer) throws(RowFieldError) -> String {
+        guard let id = String(validating: bytes, as: UTF8.self) else {
+            throw RowFieldError("id: not valid UTF-8 (\(Hex.abbreviated(Hex.encode(Array(bytes)))) in hex)")
+        }
+        return id
+    }
+
     static func pdq(_ text: Substring) throws(RowFieldError) -> PDQHash {
         do {
             return try PDQHash(hex: text.trimmingASCIIWhitespace())

@@ -19,7 +19,7 @@ public enum ListWriter {
         let fields = columns.map { value(of: $0, in: row) }
         switch format {
         case .csv:
-            return fields.map { $0.map(csvField) ?? "" }.joined(separator: ",")
+            return fields.map { $0.map(TextEscaping.csvField) ?? "" }.joined(separator: ",")
         case .jsonl:
             var json = JSONWriter()
             json.beginObject()
@@ -55,13 +55,6 @@ public enum ListWriter {
         }
     }
 
-    /// Quoted when it holds a comma, quote or line break. (Values never start or end with
-    /// spaces: the readers trim them.)
-    private static func csvField(_ text: String) -> String {
-        let needsQuotes = text.utf8.contains { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }
-        guard needsQuotes else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }
 
 extension ListField {

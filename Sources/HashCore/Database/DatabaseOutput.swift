@@ -79,14 +79,15 @@ final class DatabaseOutput: @unchecked Sendable {
     /// table is known.
     private static let tableCapacity = SectionKind.allCases.count
 
-    init(destination: String) throws(FileIOError) {
+    /// `temporary` is for tests; by default a fresh name beside the destination.
+    init(destination: String, temporary: String? = nil) throws(FileIOError) {
         self.destination = destination
-        temporary = AtomicFile.temporaryPath(for: destination)
+        self.temporary = temporary ?? AtomicFile.temporaryPath(for: destination)
         do {
-            descriptor = try FileDescriptor.open(FilePath(temporary), .readWrite, options: [.create, .truncate, .closeOnExec],
+            descriptor = try FileDescriptor.open(FilePath(self.temporary), .readWrite, options: [.create, .exclusiveCreate, .closeOnExec],
                                                  permissions: [.ownerReadWrite, .groupRead, .otherRead])
         } catch {
-            throw FileIOError(path: temporary, operation: "create", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: self.temporary, operation: "create", errno: error as? Errno ?? .ioError)
         }
         nextOffset = DatabaseFormat.align(DatabaseFormat.headerSize + Self.tableCapacity * DatabaseFormat.sectionRecordSize)
     }

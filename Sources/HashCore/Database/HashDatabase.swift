@@ -1,3 +1,4 @@
+import Foundation
 /// An open database: an immutable, memory-mapped file (docs/FORMAT.md). A value that can be
 /// shared across threads without locks; the mapping lives as long as any copy of it.
 public struct HashDatabase: Sendable {
@@ -21,6 +22,7 @@ public struct HashDatabase: Sendable {
     public let manifest: String?
     let tombstoneTable: AnnotationTable
     let allowTable: AnnotationTable
+    let labelCountCache = OnceCache<LabelCounts>()
 
     public var hasNearIndex: Bool { near != nil }
 
@@ -65,6 +67,20 @@ public struct HashDatabase: Sendable {
             throw .cannotOpen(path: path, reason: error.description)
         }
         return try HashDatabase(file: file)
+    }
+
+    /// `open`, then the checksum over the whole file (one sequential read): for a database
+    /// whose content goes into a new file (merge, diff, export), where damage would otherwise
+    /// come out under a fresh, valid checksum.
+    public static func openVerifyingChecksum(path: String) throws(DatabaseError) -> HashDatabase {
+        let database = try open(path: path)
+        try database.requireChecksum()
+        return database
+    }
+
+    /// Throws `checksumMismatch` naming the file unless its checksum holds.
+    public func requireChecksum() throws(DatabaseError) {
+        guard checksumMatches() else { throw .checksumMismatch(path: path) }
     }
 
     init(file: MappedFile) throws(DatabaseError) {
@@ -176,8 +192,12 @@ public struct HashDatabase: Sendable {
             : try build(.tombstones) { (view, count) throws(SectionError) in try AnnotationTable(view, expectedCount: count, texts: texts) }
         allowTable = views[.allowlist] == nil ? .empty
             : try build(.allowlist) { (view, count) throws(SectionError) in try AnnotationTable(view, expectedCount: count, texts: texts) }
-        if let (view, _) = views[.manifest] {
-            manifest = String(validating: view.bytes(0, view.count), as: UTF8.self)
+        if let (view, count) = views[.manifest] {
+            // FORMAT.md: UTF-8 JSON, its item count its length; it is shown to users as JSON.
+            guard count == view.count, let text = String(validating: view.bytes(0, view.count), as: UTF8.self),
+                (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [String: Any]
+            else { throw corrupt("the build manifest is not a JSON object of the length its count gives") }
+            manifest = text
         } else {
             manifest = nil
         }

@@ -185,8 +185,10 @@ extension HashDatabase {
             if let known = best[entry], (known.distance, known.transform.rawValue) <= (distance, transform.rawValue) { return }
             best[entry] = NearHit(entry: entry, distance: distance, transform: transform)
         }
-        if let near, threshold >= 0, threshold <= NearIndex.maximumRadius {
-            for hit in near.search(variants.map(\.0), radius: threshold, table: pdq, scratch: scratch ?? NearIndex.Scratch()) {
+        if let near, threshold >= 0, threshold <= NearIndex.maximumRadius,
+            let hits = near.search(variants.map(\.0), radius: threshold, table: pdq, scratch: scratch ?? NearIndex.Scratch())
+        {
+            for hit in hits {
                 // The index lists each distinct hash once: its equal neighbours follow it.
                 let hash = pdq.hash(hit.position)
                 var position = hit.position

@@ -32,6 +32,12 @@ public struct NearIndex: Sendable {
     /// The index answers radii up to this; larger ones are a scan.
     public static let maximumRadius = 31
 
+    /// Directories up to this many bytes in all are checked whole at open (a 1 M-hash index
+    /// has about 50 MB of them; a 10 M one 350 MB, which `verify` checks instead). Whatever
+    /// they hold, a search never reads outside the table or takes more candidates than it
+    /// has rows (see `search`).
+    static let directoryBytesCheckedAtOpen = 64 << 20
+
     init(_ section: RawView, pdqCount: Int) throws(SectionError) {
         guard section.count >= Self.headerSize + Self.permutationSize else { throw SectionError("shorter than its header") }
         guard section.u32(0) == Self.version else { throw SectionError("index version \(section.u32(0))") }
@@ -47,6 +53,12 @@ public struct NearIndex: Sendable {
         guard let records = section.slice(offset: recordsStart, length: tableCount * Self.tableRecordSize) else {
             throw SectionError("table records run past the section")
         }
+        var directoryBytes = 0
+        for index in 0..<tableCount {
+            let bits = Int(records.u32(index * Self.tableRecordSize))
+            directoryBytes += (1 << min(bits, Self.maximumTableBits)) * 4
+        }
+        let checkDirectories = directoryBytes <= Self.directoryBytesCheckedAtOpen
         var tables: [Table] = []
         var nextStart = 0
         for index in 0..<tableCount {
@@ -60,6 +72,9 @@ public struct NearIndex: Sendable {
             guard directory.u32(0) == 0, Int(directory.u32((1 << bits) * 4)) == hashCount else {
                 throw SectionError("table \(index) directory does not cover every hash")
             }
+            if checkDirectories, let value = Self.firstDescent(in: directory, entries: (1 << bits) + 1) {
+                throw SectionError("table \(index) directory decreases at bucket \(value)")
+            }
             tables.append(Table(bits: bits, start: nextStart, directory: directory, rows: rows))
             nextStart += bits
         }
@@ -68,6 +83,17 @@ public struct NearIndex: Sendable {
         self.hashCount = hashCount
         self.permutation = permutation
         self.tables = tables
+    }
+
+    /// The first bucket whose start lies after its end (a damaged directory), if any.
+    static func firstDescent(in directory: RawView, entries: Int) -> Int? {
+        var previous = directory.u32(0)
+        for entry in 1..<entries {
+            let value = directory.u32(entry * 4)
+            if value < previous { return entry - 1 }
+            previous = value
+        }
+        return nil
     }
 
     /// The search radius of each table for query radius `radius` (negative: skip the table).
@@ -197,7 +223,12 @@ extension NearIndex {
         public init() {}
     }
 
-    func search(_ variants: [PDQHash], radius: Int, table pdq: PDQTable, scratch: Scratch = Scratch()) -> [Hit] {
+    ///
+    /// Returns nil when the buckets to probe hold more rows than the table has hashes: the
+    /// index would save nothing over a scan there, and a damaged directory (one that `verify`
+    /// reports) could otherwise make the candidate lists as large as probes × hashes. The
+    /// caller scans instead, which gives the same answer.
+    func search(_ variants: [PDQHash], radius: Int, table pdq: PDQTable, scratch: Scratch = Scratch()) -> [Hit]? {
         precondition(radius >= 0 && radius <= Self.maximumRadius, "radius out of the index's range")
         let radii = tableRadii(for: radius)
         // The scratch arrays are moved out and back, so that the loops work on locals.
@@ -262,6 +293,7 @@ extension NearIndex {
             rangeCount += keep ? 1 : 0
             candidateCount += keep ? Int(end &- start) : 0
         }
+        guard candidateCount <= hashCount else { return nil }
         // Pass 3: the stored rows in those buckets.
         if candidates.count < candidateCount {
             candidates = Array(repeating: 0, count: candidateCount)

@@ -45,7 +45,7 @@ public enum FingerprintRecord {
 
     /// One TSV row for `path`: empty fields where a value is unknown.
     public static func tsvRow(path: String, fingerprint: Fingerprint?, error: String?, dihedral: Bool) -> [String] {
-        var fields = [escapeTSV(path)]
+        var fields = [TextEscaping.tsvField(path)]
         if let fingerprint {
             fields += fingerprint.digests.all.map(\.hex)
         } else {
@@ -64,23 +64,8 @@ public enum FingerprintRecord {
                 fields.append(image.map { $0.pdq.dihedral.isEmpty ? "" : $0.pdq.dihedral[transform.rawValue].hex } ?? "")
             }
         }
-        fields.append(escapeTSV(error ?? ""))
+        fields.append(TextEscaping.tsvField(error ?? ""))
         return fields
     }
 
-    /// Tabs, newlines and backslashes in a TSV field become \t, \n, \r and \\.
-    public static func escapeTSV(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 || $0 == 92 }) else { return text }
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "\t": escaped += "\\t"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\\": escaped += "\\\\"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
 }

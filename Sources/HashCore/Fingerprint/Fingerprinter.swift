@@ -29,23 +29,58 @@ public final class Fingerprinter {
     /// Reads the file once: digests of all its bytes, and, when it is small enough to decode,
     /// its image fingerprint from the same bytes.
     public func fingerprint(path: String) throws(FileReadError) -> Fingerprint {
+        let (descriptor, expected) = try Self.openRegularFile(path)
+        defer { try? descriptor.close() }
+        do {
+            defer { fileBuffer.releaseIfLarge() }
+            return try readAndFingerprint(descriptor, expectedSize: expected)
+        } catch {
+            throw .readFailed(path: path, reason: Self.describe(error))
+        }
+    }
+
+    /// Opens `path` for reading if it is a regular file, with its size. Opened non-blocking
+    /// and checked on the descriptor: a FIFO or a device in a scanned folder (or a link to
+    /// one) is refused at once instead of blocking the open or being read forever.
+    static func openRegularFile(_ path: String) throws(FileReadError) -> (FileDescriptor, size: Int) {
         let descriptor: FileDescriptor
         do {
-            descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+            descriptor = try FileDescriptor.open(FileName.filePath(path), .readOnly, options: [.closeOnExec, .nonBlocking])
         } catch {
             throw .cannotOpen(path: path, reason: Self.describe(error))
         }
-        defer { try? descriptor.close() }
         do {
             let status = try descriptor.stat()
             guard status.type == .regular else {
+                try? descriptor.close()
                 throw FileReadError.notARegularFile(path: path)
             }
-            let expected = Int(clamping: status.size)
-            defer { fileBuffer.releaseIfLarge() }
-            return try readAndFingerprint(descriptor, expectedSize: expected)
+            return (descriptor, Int(clamping: status.size))
         } catch let error as FileReadError {
             throw error
+        } catch {
+            try? descriptor.close()
+            throw .readFailed(path: path, reason: Self.describe(error))
+        }
+    }
+
+    /// The bytes of a regular file of at most `limit` bytes (nil when it is larger).
+    public static func contents(ofPath path: String, limit: Int) throws(FileReadError) -> [UInt8]? {
+        let (descriptor, size) = try openRegularFile(path)
+        defer { try? descriptor.close() }
+        guard size <= limit else { return nil }
+        do {
+            // One byte more than the limit, so that a file that grew since stat is noticed.
+            var bytes = [UInt8](repeating: 0, count: min(size, limit) + 1)
+            var filled = 0
+            while filled < bytes.count {
+                let read = try bytes.withUnsafeMutableBytes { try descriptor.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+                if read == 0 { break }
+                filled += read
+            }
+            guard filled <= limit else { return nil }
+            bytes.removeLast(bytes.count - filled)
+            return bytes
         } catch {
             throw .readFailed(path: path, reason: Self.describe(error))
         }

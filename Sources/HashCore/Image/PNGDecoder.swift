@@ -2,11 +2,16 @@ import CShims
 
 /// PNG through libpng: every colour type and bit depth, palettes with tRNS, Adam7 interlacing.
 enum PNGDecoder {
-    static func decode(_ bytes: UnsafeRawBufferPointer, limits: DecodeLimits) throws(ImageDecodeError) -> DecodedImage {
+    /// `libraryMemoryPeak` learns the most memory libpng itself held (tests bound it).
+    static func decode(_ bytes: UnsafeRawBufferPointer, limits: DecodeLimits,
+                       libraryMemoryPeak: ((Int) -> Void)? = nil) throws(ImageDecodeError) -> DecodedImage {
         guard let decoder = hdb_png_decoder_create(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, limits.maxMetadataBytes) else {
             throw .outOfMemory(.png)
         }
-        defer { hdb_png_decoder_destroy(decoder) }
+        defer {
+            libraryMemoryPeak?(hdb_png_decoder_peak_memory(decoder))
+            hdb_png_decoder_destroy(decoder)
+        }
         func check(_ status: Int32) throws(ImageDecodeError) {
             guard status != HDB_OK.rawValue else { return }
             let message = String(cString: hdb_png_decoder_message(decoder))

@@ -66,7 +66,7 @@ enum ScanStateCodec {
     static func line(_ record: ScanRecord) -> String {
         func text(_ value: Int?) -> String { value.map(String.init) ?? "" }
         let digests = record.digests
-        var fields: [String] = [FingerprintRecord.escapeTSV(record.path), String(record.size), String(record.modified)]
+        var fields: [String] = [TextEscaping.tsvField(record.path), String(record.size), String(record.modified)]
         fields.append(digests?.sha256.hex ?? "")
         fields.append(digests?.sha1.hex ?? "")
         fields.append(digests?.md5.hex ?? "")
@@ -76,7 +76,7 @@ enum ScanStateCodec {
         fields.append(text(record.height))
         fields.append(record.dihedral.map(\.hex).joined(separator: ","))
         fields.append(record.errorCode ?? "")
-        fields.append(FingerprintRecord.escapeTSV(record.errorMessage ?? ""))
+        fields.append(TextEscaping.tsvField(record.errorMessage ?? ""))
         return fields.joined(separator: "\t")
     }
 
@@ -84,7 +84,7 @@ enum ScanStateCodec {
     static func record(_ line: Substring) -> ScanRecord? {
         let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
         guard fields.count == fieldCount, let size = Int(fields[1]), let modified = Int64(fields[2]) else { return nil }
-        var record = ScanRecord(path: unescape(fields[0]), size: size, modified: modified)
+        var record = ScanRecord(path: TextEscaping.tsvUnescape(fields[0]), size: size, modified: modified)
         if !fields[3].isEmpty {
             guard let sha256 = try? Digest(kind: .sha256, hex: fields[3]), let sha1 = try? Digest(kind: .sha1, hex: fields[4]),
                 let md5 = try? Digest(kind: .md5, hex: fields[5])
@@ -104,29 +104,8 @@ enum ScanStateCodec {
             record.dihedral = hashes
         }
         record.errorCode = fields[11].isEmpty ? nil : String(fields[11])
-        record.errorMessage = fields[12].isEmpty ? nil : unescape(fields[12])
+        record.errorMessage = fields[12].isEmpty ? nil : TextEscaping.tsvUnescape(fields[12])
         return record
     }
 
-    static func unescape(_ text: Substring) -> String {
-        guard text.contains("\\") else { return String(text) }
-        var result = ""
-        var escaping = false
-        for character in text {
-            if escaping {
-                switch character {
-                case "t": result.append("\t")
-                case "n": result.append("\n")
-                case "r": result.append("\r")
-                default: result.append(character)
-                }
-                escaping = false
-            } else if character == "\\" {
-                escaping = true
-            } else {
-                result.append(character)
-            }
-        }
-        return result
-    }
 }

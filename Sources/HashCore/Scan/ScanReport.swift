@@ -114,14 +114,10 @@ public enum ScanReport {
                 known?.entry.id ?? "", known?.entry.categories.joined(separator: ";") ?? "", known.map { String($0.distance) } ?? "",
                 record.errorMessage ?? "",
             ]
-            output(fields.map(csvField).joined(separator: ","))
+            output(fields.map(TextEscaping.csvField).joined(separator: ","))
         }
     }
 
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 
     // MARK: HTML
 
@@ -137,7 +133,7 @@ public enum ScanReport {
             </style></head><body>
             """)
         let counts = summaryCounts(result).map { "\($0.0.replacingOccurrences(of: "_", with: " ")) \($0.1)" }.joined(separator: " · ")
-        output("<h1>hashdb scan</h1><p>\(escape(counts))</p>")
+        output("<h1>hashdb scan</h1><p>\(TextEscaping.html(counts))</p>")
         output("<p>New clusters first. Thumbnails are \(thumbnails ? "shown" : "off (run with --thumbnails to show them)").</p>")
         for cluster in result.clusters {
             let status = cluster.known == nil ? "new" : "known"
@@ -145,14 +141,14 @@ public enum ScanReport {
             output("<section class=\"cluster \(status)\" id=\"\(cluster.id)\"><h2><code>\(cluster.id)</code> · \(status) · \(cluster.members.count) file\(cluster.members.count == 1 ? "" : "s")\(spread)</h2>")
             if let known = cluster.known {
                 let match = known.match
-                output("<p>Known: <b>\(escape(match.entry.id))</b> in \(escape(known.database)) (\(match.kind.rawValue), distance \(match.distance), \(match.transform.name)); categories \(escape(match.entry.categories.joined(separator: ", "))); sources \(escape(match.entry.sources.joined(separator: ", "))); matched by \(escape(known.member))</p>")
+                output("<p>Known: <b>\(TextEscaping.html(match.entry.id))</b> in \(TextEscaping.html(known.database)) (\(match.kind.rawValue), distance \(match.distance), \(match.transform.name)); categories \(TextEscaping.html(match.entry.categories.joined(separator: ", "))); sources \(TextEscaping.html(match.entry.sources.joined(separator: ", "))); matched by \(TextEscaping.html(known.member))</p>")
             }
             if thumbnails {
                 output("<div class=\"members\">")
                 for member in cluster.members {
                     let record = result.records[member]
                     let image = thumbnail(record.path, decoder: decoder).map { "<img alt=\"\" src=\"data:image/jpeg;base64,\($0)\">" } ?? ""
-                    output("<figure>\(image)<figcaption>\(escape((record.path as NSString).lastPathComponent))\(member == cluster.representative ? " ★" : "")</figcaption></figure>")
+                    output("<figure>\(image)<figcaption>\(TextEscaping.html((record.path as NSString).lastPathComponent))\(member == cluster.representative ? " ★" : "")</figcaption></figure>")
                 }
                 output("</div>")
             }
@@ -160,8 +156,8 @@ public enum ScanReport {
             for member in cluster.members {
                 let record = result.records[member]
                 let pixels = record.width.map { "\($0)×\(record.height ?? 0)" } ?? ""
-                let quality = record.quality.map { String($0) + (isLowQuality(result, record) ? " (low)" : "") } ?? escape(record.errorMessage ?? "")
-                output("<tr><td>\(escape(record.path))</td><td>\(member == cluster.representative ? "representative" : "duplicate")</td><td>\(record.size)</td><td>\(pixels)</td><td>\(quality)</td><td><code>\(record.digests?.sha256.hex.prefix(16) ?? "")…</code></td><td><code>\(record.pdq?.hex.prefix(16) ?? "")…</code></td></tr>")
+                let quality = record.quality.map { String($0) + (isLowQuality(result, record) ? " (low)" : "") } ?? TextEscaping.html(record.errorMessage ?? "")
+                output("<tr><td>\(TextEscaping.html(record.path))</td><td>\(member == cluster.representative ? "representative" : "duplicate")</td><td>\(record.size)</td><td>\(pixels)</td><td>\(quality)</td><td><code>\(record.digests?.sha256.hex.prefix(16) ?? "")…</code></td><td><code>\(record.pdq?.hex.prefix(16) ?? "")…</code></td></tr>")
             }
             output("</table></section>")
         }
@@ -170,26 +166,13 @@ public enum ScanReport {
 
     /// A JPEG of at most 128 pixels a side, base64, or nil when the file does not decode.
     static func thumbnail(_ path: String, decoder: ImageDecoder) -> String? {
-        guard let data = FileManager.default.contents(atPath: path),
-            let decoded = try? decoder.decode([UInt8](data)),
+        guard let bytes = try? Fingerprinter.contents(ofPath: path, limit: decoder.limits.maxFileBytes) ?? nil,
+            let decoded = try? decoder.decode(bytes),
             let jpeg = try? ImageEncoder.jpeg(decoded.image.fitting(maxSide: 128), options: .init(quality: 80))
         else { return nil }
         return Data(jpeg).base64EncodedString()
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
 
     // MARK: Labels → list rows
 

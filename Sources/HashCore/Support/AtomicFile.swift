@@ -24,11 +24,20 @@ public enum AtomicFile {
         guard rename(temporary, destination) == 0 else {
             throw FileIOError(path: destination, operation: "rename", errno: .init(rawValue: errno))
         }
-        let directory = URL(fileURLWithPath: destination).deletingLastPathComponent().path
+        try syncDirectory(containing: destination)
+    }
+
+    /// Makes a rename in the directory of `path` durable. A failure is an error: a "written"
+    /// database whose directory entry a crash can still take away is not written.
+    static func syncDirectory(containing path: String) throws(FileIOError) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if descriptor >= 0 {
-            _ = fsync(descriptor)
-            close(descriptor)
+        guard descriptor >= 0 else {
+            throw FileIOError(path: directory, operation: "open the directory to sync", errno: .init(rawValue: errno))
+        }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else {
+            throw FileIOError(path: directory, operation: "fsync the directory", errno: .init(rawValue: errno))
         }
     }
 

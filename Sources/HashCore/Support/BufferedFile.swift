@@ -45,12 +45,16 @@ public final class BufferedFileWriter {
     /// Bytes written so far, buffered or not.
     public private(set) var size: Int = 0
 
-    /// Creates (or truncates) the file.
+    /// Creates the file, which must not exist yet: every caller writes a working or temporary
+    /// file, and O_EXCL keeps a file or link planted under that name (in a directory others
+    /// can write) from being followed or overwritten. `mustNotExist: false` opens an existing
+    /// file (a device) without truncating it.
     public init(path: String, bufferSize: Int = 1 << 20, permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead],
-                writeBehind: Bool = false) throws(FileIOError) {
+                writeBehind: Bool = false, mustNotExist: Bool = true) throws(FileIOError) {
         self.path = path
         do {
-            descriptor = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: permissions)
+            let options: FileDescriptor.OpenOptions = mustNotExist ? [.create, .exclusiveCreate, .closeOnExec] : [.closeOnExec]
+            descriptor = try FileDescriptor.open(FilePath(path), .writeOnly, options: options, permissions: permissions)
         } catch {
             throw FileIOError(path: path, operation: "create", errno: error as? Errno ?? .ioError)
         }

@@ -12,7 +12,7 @@ public struct FileIdentity: Equatable, Sendable {
 
     /// The identity of the regular file at `path` (following links), or nil when there is none.
     public init?(path: String) {
-        guard let status = try? FilePath(path).stat(), status.type == .regular else { return nil }
+        guard let status = try? FileName.filePath(path).stat(), status.type == .regular else { return nil }
         device = UInt64(status.deviceID.rawValue)
         inode = UInt64(status.inode.rawValue)
         size = Int(status.size)

@@ -38,8 +38,8 @@ struct DiffCommand: ParsableCommand {
         let before: HashDatabase
         let after: HashDatabase
         do {
-            before = try HashDatabase.open(path: old)
-            after = try HashDatabase.open(path: new)
+            before = try HashDatabase.openVerifyingChecksum(path: old)
+            after = try HashDatabase.openVerifyingChecksum(path: new)
         } catch {
             StandardError.line("hashdb diff: \(error)")
             throw ExitCode(2)

@@ -33,7 +33,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let database: HashDatabase
         do {
-            database = try HashDatabase.open(path: db)
+            database = try HashDatabase.openVerifyingChecksum(path: db)
         } catch {
             StandardError.line("hashdb export: \(error)")
             throw ExitCode(2)

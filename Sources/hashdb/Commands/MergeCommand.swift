@@ -113,7 +113,18 @@ struct MergeOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("Databases, hash lists, images and image directories.", valueName: "input"))
     var inputs: [String] = []
 
+    /// A database input that cannot be used (damaged, its checksum failing, unreadable) is
+    /// named on standard error and ends the run with status 2; nothing is written.
     func run(_ operation: DatabaseMerger.Operation, command: String) throws {
+        do {
+            try combine(operation, command: command)
+        } catch let error as DatabaseError {
+            StandardError.line("\(command): \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    private func combine(_ operation: DatabaseMerger.Operation, command: String) throws {
         for stale in AtomicFile.reclaimStale(for: output) {
             StandardError.line("\(command): removed \(stale), left by an interrupted run")
         }
@@ -143,7 +154,7 @@ struct MergeOptions: ParsableArguments {
             feeder.reportRejections()
             if lists.strict, feeder.rejected > 0 { throw ExitCode(2) }
             _ = try builder.write()
-            merger.add(try HashDatabase.open(path: path))
+            merger.add(try HashDatabase.open(path: path), verifyChecksum: false)
             for input in feeder.inputs { merger.addManifestInput(input) }
             listRows += feeder.rows
             listRejected += feeder.rejected

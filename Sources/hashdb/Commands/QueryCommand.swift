@@ -230,14 +230,14 @@ struct QueryRecord {
     static let tsvHeader = "query\tkind\tdistance\ttransform\tid\tcategories\tsources\terror"
 
     func tsv() -> [String] {
-        let escapedQuery = FingerprintRecord.escapeTSV(query)
+        let escapedQuery = TextEscaping.tsvField(query)
         guard let result, !result.matches.isEmpty else {
-            return ["\(escapedQuery)\t\t\t\t\t\t\t\(FingerprintRecord.escapeTSV(error?.message ?? ""))"]
+            return ["\(escapedQuery)\t\t\t\t\t\t\t\(TextEscaping.tsvField(error?.message ?? ""))"]
         }
         return result.matches.map { match in
-            [escapedQuery, match.kind.rawValue, String(match.distance), match.transform.name, FingerprintRecord.escapeTSV(match.entry.id),
-             FingerprintRecord.escapeTSV(match.entry.categories.joined(separator: ";")),
-             FingerprintRecord.escapeTSV(match.entry.sources.joined(separator: ";")), ""].joined(separator: "\t")
+            [escapedQuery, match.kind.rawValue, String(match.distance), match.transform.name, TextEscaping.tsvField(match.entry.id),
+             TextEscaping.tsvField(match.entry.categories.joined(separator: ";")),
+             TextEscaping.tsvField(match.entry.sources.joined(separator: ";")), ""].joined(separator: "\t")
         }
     }
 }

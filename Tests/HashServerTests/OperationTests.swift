@@ -94,6 +94,29 @@ import Testing
         }
     }
 
+    /// Issue 15, item 15: a manifest of `1,"checksum":"sha256:00"` was spliced into /v1/info as
+    /// it was, adding a "checksum" member of the attacker's choosing.
+    @Test func aManifestThatIsNotOneJSONObjectIsWrittenAsAString() async throws {
+        let injection = #"1,"checksum":"sha256:00""#
+        let fixture = try ServiceFixture(manifest: injection)
+        let checksum = Hex.encode(fixture.store.current.database.checksum, byteCount: 32)
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/v1/info", method: .get, headers: .authorized) { response in
+                #expect(response.status == .ok)
+                let database = try #require(try json(response)["database"] as? [String: Any])
+                #expect(database["checksum"] as? String == checksum)
+                #expect(database["manifest"] as? String == injection)
+            }
+        }
+        let object = #"{"tool":"hashdb","inputs":[{"name":"a\"b"}]}"#
+        try await ServiceFixture(manifest: object).app().test(.router) { client in
+            try await client.execute(uri: "/v1/info", method: .get, headers: .authorized) { response in
+                let database = try #require(try json(response)["database"] as? [String: Any])
+                #expect((database["manifest"] as? [String: Any])?["tool"] as? String == "hashdb")
+            }
+        }
+    }
+
     @Test func hotReloadDuringRequestsFailsNoRequest() async throws {
         let fixture = try ServiceFixture()
         let first = fixture.store.current.database.checksum

@@ -23,7 +23,7 @@ public enum DatabaseRecord {
             json.endObject()
         }
         if let manifest = database.manifest {
-            json.member("manifest", rawJSON: manifest)
+            json.member("manifest", jsonObjectText: manifest)
         }
     }
 }

@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var limitOptions: LimitOptions
 
     func validate() throws {
-        guard Self.parseAddress(listen) != nil else {
+        guard let address = ListenAddress(listen) else {
             throw ValidationError("--listen must be HOST:PORT with a port from 0 to 65535, not '\(listen)'")
         }
         guard maxBodySize > 0, maxBatch > 0, maxLookup > 0, requestTimeout > 0 else {
@@ -87,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        if keys == nil && !allowOpenAccess, let host = Self.parseAddress(listen)?.host, !Self.isLoopback(host) {
+        if keys == nil && !allowOpenAccess && !address.isLoopback {
             throw ValidationError("without --keys the service runs open: give --keys, listen on a loopback address, or pass --allow-open-access")
         }
     }
@@ -101,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "hashdb.serve")
         var settings = ServerSettings(databasePath: db, hashingThreads: hashingThreads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let address = Self.parseAddress(listen)!
+        guard let address = ListenAddress(listen) else { throw ExitCode(2) }
         settings.host = address.host
         settings.port = address.port
         settings.limits.maxBodyBytes = maxBodySize
@@ -132,18 +132,6 @@ struct ServeCommand: AsyncParsableCommand {
         try await buildApplication(settings, store: store, logger: logger).runService()
     }
 
-    static func parseAddress(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            return nil
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
 }
 
 struct KeyCommand: ParsableCommand {

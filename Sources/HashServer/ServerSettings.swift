@@ -35,6 +35,16 @@ public struct ServiceLimits: Sendable {
     public var image = DecodeLimits.default
     /// A request still unanswered after this long gets 503.
     public var requestTimeout: Duration = .seconds(30)
+    /// Largest PDQ distance a request may ask for (`threshold`). PDQ's own convention is 31;
+    /// far beyond it every stored hash is "near" an all-zero query, and the answers would hand
+    /// out the list itself (ids and distances, from which the hashes can be rebuilt).
+    public var maxThreshold: Int = PDQ.matchThreshold
+    /// Most matches one item's answer lists; the rest are cut (closest kept) and the answer
+    /// says `"truncated": true`.
+    public var maxMatchesPerItem: Int = 16
+    /// Lowest `min_quality` a request may ask for: below it, blank and near-uniform images
+    /// all hash alike and every such stored hash would match any of them.
+    public var minQualityFloor: Int = PDQ.qualityThreshold
 
     public init() {}
 }

@@ -24,7 +24,7 @@ struct ScreeningController {
     // MARK: /v1/check
 
     @Sendable func check(_ request: Request, context: ServerContext) async throws -> Response {
-        let options = try MatchParameters.options(from: request.uri.queryParameters)
+        let options = try MatchParameters.options(from: request.uri.queryParameters, limits: limits)
         let deadline = ContinuousClock.now + limits.requestTimeout
         let body = try await collectBody(request, deadline: deadline)
         guard body.readableBytes > 0 else { throw APIError.emptyBody }
@@ -45,7 +45,7 @@ struct ScreeningController {
     // MARK: /v1/check/batch
 
     @Sendable func checkBatch(_ request: Request, context: ServerContext) async throws -> Response {
-        let options = try MatchParameters.options(from: request.uri.queryParameters)
+        let options = try MatchParameters.options(from: request.uri.queryParameters, limits: limits)
         let deadline = ContinuousClock.now + limits.requestTimeout
         let boundary: String
         do {
@@ -117,7 +117,7 @@ struct ScreeningController {
     }
 
     @Sendable func lookup(_ request: Request, context: ServerContext) async throws -> Response {
-        let options = try MatchParameters.options(from: request.uri.queryParameters)
+        let options = try MatchParameters.options(from: request.uri.queryParameters, limits: limits)
         // A lookup body is small: the connection's idle timeout bounds a slow sender, without a
         // deadline task per request.
         let body: ByteBuffer

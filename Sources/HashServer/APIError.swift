@@ -46,6 +46,9 @@ public struct APIError: HTTPResponseError, Sendable {
     static let unauthorized = APIError(.unauthorized, code: "unauthorized",
                                        "an API key is required: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
     static let badKey = APIError(.unauthorized, code: "unauthorized", "the API key is not valid")
+    static let badOperatorKey = APIError(.unauthorized, code: "unauthorized", "this route needs an operator key (hashdb serve --operator-keys)")
+    static let operatorRoutesClosed = APIError(.forbidden, code: "operator_routes_closed",
+                                               "this route is for the operator and is off: the service was started without --operator-keys")
 
     static func bodyTooLarge(limit: Int) -> APIError {
         APIError(.contentTooLarge, code: "body_too_large", "the request body is over the limit of \(limit) bytes")

@@ -17,9 +17,16 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
 
     let keyed = router.group()
     if let keys = settings.keys {
-        keyed.add(middleware: AuthMiddleware(keys: keys, limiter: RateLimiter()))
+        keyed.add(middleware: AuthMiddleware(keys: keys, role: .client, limiter: RateLimiter()))
     }
     status.addKeyedRoutes(to: keyed)
+    let operatorRoutes = router.group()
+    if let operatorKeys = settings.operatorKeys {
+        operatorRoutes.add(middleware: AuthMiddleware(keys: operatorKeys, role: .operator, limiter: RateLimiter()))
+    } else if settings.keys != nil {
+        operatorRoutes.add(middleware: RefusalMiddleware(refusal: .operatorRoutesClosed))
+    }
+    status.addOperatorRoutes(to: operatorRoutes)
     ScreeningController(store: store, hashing: hashing, limits: settings.limits, metrics: metrics)
         .addRoutes(to: keyed.group("v1"))
 

@@ -9,6 +9,10 @@ public struct ServerSettings: Sendable {
     public var port: Int = 8080
     /// API keys; nil serves without authentication (loopback use and tests only).
     public var keys: KeyRing?
+    /// Keys for the operator's routes (/metrics, /status), kept apart from the clients' keys:
+    /// those routes show every client's match activity and the server's paths and errors.
+    /// nil with `keys` set closes them (403); nil without `keys` leaves them open like the rest.
+    public var operatorKeys: KeyRing?
     public var limits = ServiceLimits()
     /// How often the database file is checked for replacement; nil: only on SIGHUP.
     public var reloadPollInterval: Duration? = .seconds(2)

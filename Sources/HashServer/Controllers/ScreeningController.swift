@@ -29,13 +29,16 @@ struct ScreeningController {
         let body = try await collectBody(request, deadline: deadline)
         guard body.readableBytes > 0 else { throw APIError.emptyBody }
         let database = store.current.database
-        let answer = try await screen(body, options: options, database: database, deadline: deadline, logger: context.logger)
+        let answer = try await screen(body, options: options, database: database, deadline: deadline)
+        var decisions = DecisionLog()
+        decisions.add(answer)
+        decisions.write(to: context.logger)
         var json = JSONWriter()
         json.beginObject()
         switch answer {
         case .answered(let hashes, let result):
             write(hashes: hashes, result: result, database: database, into: &json)
-        case .refused(let error):
+        case .refused(let error, _):
             throw error
         }
         json.endObject()
@@ -68,14 +71,17 @@ struct ScreeningController {
             for (index, part) in parts.enumerated() {
                 guard let slice = body.getSlice(at: body.readerIndex + part.content.lowerBound, length: part.content.count) else { continue }
                 group.addTask {
-                    guard slice.readableBytes > 0 else { return (index, .refused(APIError.emptyBody)) }
-                    return (index, try await screen(slice, options: options, database: database, deadline: deadline, logger: context.logger))
+                    guard slice.readableBytes > 0 else { return (index, .refused(APIError.emptyBody, nil)) }
+                    return (index, try await screen(slice, options: options, database: database, deadline: deadline))
                 }
             }
             var answers = [Screening?](repeating: nil, count: parts.count)
             for try await (index, answer) in group { answers[index] = answer }
             return answers
         }
+        var decisions = DecisionLog()
+        for answer in answers { if let answer { decisions.add(answer) } }
+        decisions.write(to: context.logger)
         var json = JSONWriter()
         json.beginObject()
         json.member("database", "sha256:" + Hex.encode(database.checksum, byteCount: 32))
@@ -89,7 +95,7 @@ struct ScreeningController {
             switch answers[index] {
             case .answered(let hashes, let result):
                 write(hashes: hashes, result: result, database: nil, into: &json)
-            case .refused(let error):
+            case .refused(let error, _):
                 json.member("status", Int(error.status.code))
                 error.writeError(into: &json)
             case nil:
@@ -136,6 +142,7 @@ struct ScreeningController {
             throw APIError(.contentTooLarge, code: "too_many_hashes", "a lookup holds at most \(limits.maxLookupHashes) hashes, not \(document.hashes.count)")
         }
         let database = store.current.database
+        var decisions = DecisionLog()
         var json = JSONWriter()
         json.beginObject()
         json.member("database", "sha256:" + Hex.encode(database.checksum, byteCount: 32))
@@ -148,9 +155,10 @@ struct ScreeningController {
             do {
                 let hashes = try Self.hashes(of: item)
                 let result = try match(hashes, options: options, database: database)
-                log(hashes: hashes, result: result, logger: context.logger)
+                decisions.add(.answered(hashes, result))
                 write(hashes: hashes, result: result, database: nil, into: &json)
             } catch {
+                decisions.add(.refused(error, nil))
                 json.member("status", Int(error.status.code))
                 error.writeError(into: &json)
             }
@@ -158,6 +166,7 @@ struct ScreeningController {
         }
         json.endArray()
         json.endObject()
+        decisions.write(to: context.logger)
         return JSONResponse.make(json.output)
     }
 
@@ -184,14 +193,15 @@ struct ScreeningController {
 
     enum Screening: Sendable {
         case answered(QueryHashes, MatchResult)
-        case refused(APIError)
+        /// With what the refused item still matched exactly (an undecodable file on the list).
+        case refused(APIError, (QueryHashes, MatchResult)?)
     }
 
     /// Fingerprints one image and matches it. An image that does not decode is refused, but the
     /// refusal still carries its digests and exact matches: a listed file is listed even when
     /// it is not a picture.
     private func screen(_ bytes: ByteBuffer, options: MatchOptions, database: HashDatabase,
-                        deadline: ContinuousClock.Instant, logger: Logger) async throws -> Screening {
+                        deadline: ContinuousClock.Instant) async throws -> Screening {
         let fingerprint = try await Deadline.run(deadline, timeout: limits.requestTimeout) { [hashing] in
             try await hashing.fingerprint(bytes, dihedral: options.dihedral)
         }
@@ -200,9 +210,8 @@ struct ScreeningController {
         do {
             result = try match(hashes, options: options, database: database)
         } catch {
-            return .refused(error)
+            return .refused(error, nil)
         }
-        log(hashes: hashes, result: result, logger: logger)
         guard case .failure(let imageError) = fingerprint.image else {
             return .answered(hashes, result)
         }
@@ -212,7 +221,7 @@ struct ScreeningController {
             MatchRecord.writeHashes(hashes, into: &json)
             MatchRecord.writeResult(result, into: &json)
         }
-        return .refused(refusal)
+        return .refused(refusal, (hashes, result))
     }
 
     private func match(_ hashes: QueryHashes, options: MatchOptions, database: HashDatabase) throws(APIError) -> MatchResult {
@@ -235,17 +244,6 @@ struct ScreeningController {
         }
     }
 
-    /// Matches at info (they are what an operator acts on); the rest at debug.
-    private func log(hashes: QueryHashes, result: MatchResult, logger: Logger) {
-        let level: Logger.Level = result.matches.isEmpty ? .debug : .info
-        guard logger.logLevel <= level else { return }
-        var metadata: Logger.Metadata = [:]
-        if let sha256 = hashes.digests.first(where: { $0.kind == .sha256 }) { metadata["sha256"] = .string(sha256.hex) }
-        if let pdq = hashes.pdq { metadata["pdq"] = .string(pdq.hex) }
-        metadata["matches"] = .string(result.matches.map { "\($0.entry.id)/\($0.kind.rawValue)/\($0.distance)" }.joined(separator: ","))
-        logger.log(level: level, result.matches.isEmpty ? "no match" : "match", metadata: metadata)
-    }
-
     private func collectBody(_ request: Request, deadline: ContinuousClock.Instant) async throws -> ByteBuffer {
         let limit = limits.maxBodyBytes
         do {
@@ -265,6 +263,49 @@ struct ScreeningController {
             "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
         default: String(describing: error)
         }
+    }
+}
+
+/// What one request decided, logged once at info when it is answered: the key (from the
+/// logger's metadata, set by AuthMiddleware), the decision, and the ids of what matched. The
+/// hashes of an upload are logged only when it matched (they are what the operator acts on);
+/// those of the rest are the public's uploads and are never logged, at any level.
+struct DecisionLog {
+    private var items = 0
+    private var matched = 0
+    private var refusals: [String] = []
+    private var entries: [String] = []
+    private var matchedHashes: [String] = []
+
+    mutating func add(_ screening: ScreeningController.Screening) {
+        items += 1
+        let answer: (QueryHashes, MatchResult)?
+        switch screening {
+        case .answered(let hashes, let result): answer = (hashes, result)
+        case .refused(let error, let partial):
+            refusals.append(error.code)
+            answer = partial
+        }
+        guard let (hashes, result) = answer, !result.matches.isEmpty else { return }
+        matched += 1
+        entries += result.matches.map { "\($0.entry.id)/\($0.kind.rawValue)/\($0.distance)" }
+        var named: [String] = []
+        if let sha256 = hashes.digests.first(where: { $0.kind == .sha256 }) { named.append("sha256:" + sha256.hex) }
+        if let pdq = hashes.pdq { named.append("pdq:" + pdq.hex) }
+        matchedHashes.append(named.joined(separator: " "))
+    }
+
+    func write(to logger: Logger) {
+        let decision = matched > 0 ? "match" : refusals.count == items ? "refused" : "no_match"
+        var metadata: Logger.Metadata = [
+            "decision": .string(decision),
+            "items": .stringConvertible(items),
+            "matched": .stringConvertible(matched),
+        ]
+        if !entries.isEmpty { metadata["entries"] = .string(entries.joined(separator: ",")) }
+        if !refusals.isEmpty { metadata["refused"] = .string(refusals.joined(separator: ",")) }
+        if !matchedHashes.isEmpty { metadata["matched_hashes"] = .string(matchedHashes.joined(separator: ",")) }
+        logger.info("screened", metadata: metadata)
     }
 }
 

@@ -23,13 +23,18 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = JSONResponse.make(body, status: status)
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+
+    /// The whole JSON body of this refusal.
+    var body: String {
         var json = JSONWriter()
         json.beginObject()
         writeError(into: &json)
         json.endObject()
-        var response = JSONResponse.make(json.output, status: status)
-        response.headers.append(contentsOf: headers)
-        return response
+        return json.output
     }
 
     func writeError(into json: inout JSONWriter) {
@@ -52,6 +57,14 @@ public struct APIError: HTTPResponseError, Sendable {
 
     static func bodyTooLarge(limit: Int) -> APIError {
         APIError(.contentTooLarge, code: "body_too_large", "the request body is over the limit of \(limit) bytes")
+    }
+
+    static func tooManyHashes(limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "too_many_hashes", "a lookup holds at most \(limit) hashes")
+    }
+
+    static func tooManyConnections(limit: Int) -> APIError {
+        APIError(.serviceUnavailable, code: "too_many_connections", "the service holds its most connections (\(limit)); retry later")
     }
 
     static let emptyBody = APIError(.badRequest, code: "empty_body", "the request body is empty: send the image bytes")

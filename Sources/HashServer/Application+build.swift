@@ -10,6 +10,7 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
     metrics.databaseLoaded(store.current)
     let hashing = HashingPool(threadCount: settings.hashingThreads, decoder: ImageDecoder(limits: settings.limits.image))
 
+    let connections = ConnectionLimiter(limit: settings.maxConnections)
     let router = Router(context: ServerContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     let status = StatusController(store: store, metrics: metrics, limits: settings.limits)
@@ -34,8 +35,9 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
                                   reloadOnSIGHUP: settings.reloadOnSIGHUP, metrics: metrics, logger: logger)
     return Application(
         router: router,
-        // Connections that send nothing for a minute are closed (slow clients, slowloris).
-        server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+        // Connections that send nothing for a minute are closed; a trickled body meets the
+        // request's deadline in the routes that read bodies; the connection cap bounds the rest.
+        server: .http1(configuration: .init(additionalChannelHandlers: [connections.handler()], idleTimeout: .seconds(60))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "hashdb"),
         services: [hashing, watcher],
         logger: logger)

@@ -18,6 +18,9 @@ public struct ServerSettings: Sendable {
     public var reloadPollInterval: Duration? = .seconds(2)
     /// Also reload on SIGHUP (off in tests, which run many apps in one process).
     public var reloadOnSIGHUP = true
+    /// Connections held open at once; one more is answered 503 `too_many_connections` and
+    /// closed. Slow and idle clients then hold a bounded share of the service.
+    public var maxConnections = 512
     /// Threads that decode and hash uploads, so that the request threads never wait on a decode.
     public var hashingThreads: Int
 

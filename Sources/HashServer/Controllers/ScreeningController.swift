@@ -124,14 +124,8 @@ struct ScreeningController {
 
     @Sendable func lookup(_ request: Request, context: ServerContext) async throws -> Response {
         let options = try MatchParameters.options(from: request.uri.queryParameters, limits: limits)
-        // A lookup body is small: the connection's idle timeout bounds a slow sender, without a
-        // deadline task per request.
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limits.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw APIError.bodyTooLarge(limit: limits.maxBodyBytes)
-        }
+        let deadline = ContinuousClock.now + limits.requestTimeout
+        let body = try await collectLookupBody(request, deadline: deadline)
         let document: LookupRequest
         do {
             document = try JSONDecoder().decode(LookupRequest.self, from: body)
@@ -139,7 +133,7 @@ struct ScreeningController {
             throw APIError.badRequest("bad_json", "the body is not {\"hashes\":[{\"sha256\"|\"sha1\"|\"md5\"|\"pdq\": HEX, …}]}: \(Self.describe(error))")
         }
         guard document.hashes.count <= limits.maxLookupHashes else {
-            throw APIError(.contentTooLarge, code: "too_many_hashes", "a lookup holds at most \(limits.maxLookupHashes) hashes, not \(document.hashes.count)")
+            throw APIError.tooManyHashes(limit: limits.maxLookupHashes)
         }
         let database = store.current.database
         var decisions = DecisionLog()
@@ -252,6 +246,25 @@ struct ScreeningController {
             }
         } catch is NIOTooManyBytesError {
             throw APIError.bodyTooLarge(limit: limit)
+        }
+    }
+
+    /// A lookup body, refused as soon as it is over the byte limit or holds more items than the
+    /// lookup limit, and given up at the deadline however slowly it arrives.
+    private func collectLookupBody(_ request: Request, deadline: ContinuousClock.Instant) async throws -> ByteBuffer {
+        let limits = limits
+        return try await Deadline.run(deadline, timeout: limits.requestTimeout) {
+            var counter = LookupItemCounter()
+            var body = ByteBuffer()
+            for try await chunk in request.body {
+                guard body.readableBytes + chunk.readableBytes <= limits.maxBodyBytes else {
+                    throw APIError.bodyTooLarge(limit: limits.maxBodyBytes)
+                }
+                counter.feed(chunk.readableBytesView)
+                guard counter.items <= limits.maxLookupHashes else { throw APIError.tooManyHashes(limit: limits.maxLookupHashes) }
+                body.writeImmutableBuffer(chunk)
+            }
+            return body
         }
     }
 

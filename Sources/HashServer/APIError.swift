@@ -73,6 +73,13 @@ public struct APIError: HTTPResponseError, Sendable {
         APIError(.serviceUnavailable, code: "timeout", "no answer within the request timeout of \(limit)")
     }
 
+    static let busy: APIError = {
+        var error = APIError(.serviceUnavailable, code: "busy",
+                             "the service is decoding as many images as its memory allows and none came free in time; retry later")
+        error.headers[.retryAfter] = "1"
+        return error
+    }()
+
     static func rateLimited(retryAfter: Duration) -> APIError {
         var error = APIError(.tooManyRequests, code: "rate_limited", "this key is over its request rate; retry later")
         let seconds = max(1, Int(retryAfter.components.seconds) + (retryAfter.components.attoseconds > 0 ? 1 : 0))

@@ -8,7 +8,8 @@ import Logging
 public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, logger: Logger) -> some ApplicationProtocol {
     let metrics = ServiceMetrics()
     metrics.databaseLoaded(store.current)
-    let hashing = HashingPool(threadCount: settings.hashingThreads, decoder: ImageDecoder(limits: settings.limits.image))
+    let hashing = HashingPool(threadCount: settings.hashingThreads, decoder: ImageDecoder(limits: settings.limits.image),
+                              pixelMemory: settings.pixelMemory)
 
     let connections = ConnectionLimiter(limit: settings.maxConnections)
     let router = Router(context: ServerContext.self)

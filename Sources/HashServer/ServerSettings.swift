@@ -20,7 +20,11 @@ public struct ServerSettings: Sendable {
     public var reloadOnSIGHUP = true
     /// Connections held open at once; one more is answered 503 `too_many_connections` and
     /// closed. Slow and idle clients then hold a bounded share of the service.
-    public var maxConnections = 512
+    public var maxConnections = Self.defaultMaxConnections
+    public static let defaultMaxConnections = 512
+    /// Pixel memory all decodes may hold at once (bytes, as each image's header says it will
+    /// need): a decode over it waits (`ServiceLimits.maxMemoryWait`), then is refused 503 `busy`.
+    public var pixelMemory = PixelMemoryBudget(capacity: PixelMemoryBudget.defaultCapacity)
     /// Threads that decode and hash uploads, so that the request threads never wait on a decode.
     public var hashingThreads: Int
 
@@ -42,6 +46,10 @@ public struct ServiceLimits: Sendable {
     public var image = DecodeLimits.default
     /// A request still unanswered after this long gets 503.
     public var requestTimeout: Duration = .seconds(30)
+    /// Longest a decode waits for pixel memory (within the request's deadline) before its
+    /// request is told 503 `busy` with Retry-After: sooner than the timeout, so that a client
+    /// of a saturated service hears so and comes back instead of holding a connection.
+    public var maxMemoryWait: Duration = .seconds(5)
     /// Largest PDQ distance a request may ask for (`threshold`). PDQ's own convention is 31;
     /// far beyond it every stored hash is "near" an all-zero query, and the answers would hand
     /// out the list itself (ids and distances, from which the hashes can be rebuilt).

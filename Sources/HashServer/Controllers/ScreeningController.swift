@@ -57,14 +57,9 @@ struct ScreeningController {
             throw APIError(.unsupportedMediaType, code: "not_multipart", error.description)
         }
         let body = try await collectBody(request, deadline: deadline)
-        let bytes = Array(body.readableBytesView)
-        let parts: [MultipartForm.Part]
-        do {
-            parts = try MultipartForm.parse(bytes, boundary: boundary, maxParts: limits.maxBatchItems)
-        } catch .tooManyParts(let limit) {
-            throw APIError(.contentTooLarge, code: "too_many_items", "a batch holds at most \(limit) images")
-        } catch {
-            throw APIError.badRequest("bad_multipart", error.description)
+        let maxParts = limits.maxBatchItems
+        let parts = try await Deadline.run(deadline, timeout: limits.requestTimeout) {
+            try Self.parts(of: body, boundary: boundary, maxParts: maxParts)
         }
         let database = store.current.database
         let answers = try await withThrowingTaskGroup(of: (Int, Screening).self) { group in
@@ -108,6 +103,16 @@ struct ScreeningController {
         return JSONResponse.make(json.output)
     }
 
+    static func parts(of body: ByteBuffer, boundary: String, maxParts: Int) throws(APIError) -> [MultipartForm.Part] {
+        do {
+            return try MultipartForm.parse(Array(body.readableBytesView), boundary: boundary, maxParts: maxParts)
+        } catch .tooManyParts(let limit) {
+            throw APIError(.contentTooLarge, code: "too_many_items", "a batch holds at most \(limit) images")
+        } catch {
+            throw APIError.badRequest("bad_multipart", error.description)
+        }
+    }
+
     // MARK: /v1/lookup
 
     struct LookupRequest: Decodable {
@@ -126,6 +131,16 @@ struct ScreeningController {
         let options = try MatchParameters.options(from: request.uri.queryParameters, limits: limits)
         let deadline = ContinuousClock.now + limits.requestTimeout
         let body = try await collectLookupBody(request, deadline: deadline)
+        let (answer, decisions) = try await Deadline.run(deadline, timeout: limits.requestTimeout) {
+            try answerLookup(body, options: options, deadline: deadline)
+        }
+        decisions.write(to: context.logger)
+        return JSONResponse.make(answer)
+    }
+
+    /// Decodes the lookup document and matches its items, stopping at the deadline.
+    private func answerLookup(_ body: ByteBuffer, options: MatchOptions,
+                              deadline: ContinuousClock.Instant) throws(APIError) -> (String, DecisionLog) {
         let document: LookupRequest
         do {
             document = try JSONDecoder().decode(LookupRequest.self, from: body)
@@ -143,6 +158,7 @@ struct ScreeningController {
         json.key("results")
         json.beginArray()
         for (index, item) in document.hashes.enumerated() {
+            try Deadline.check(deadline, timeout: limits.requestTimeout)
             json.beginObject()
             json.member("item", index)
             if let id = item.id { json.member("id", id) }
@@ -160,8 +176,7 @@ struct ScreeningController {
         }
         json.endArray()
         json.endObject()
-        decisions.write(to: context.logger)
-        return JSONResponse.make(json.output)
+        return (json.output, decisions)
     }
 
     static func hashes(of item: LookupRequest.Item) throws(APIError) -> QueryHashes {
@@ -196,9 +211,18 @@ struct ScreeningController {
     /// it is not a picture.
     private func screen(_ bytes: ByteBuffer, options: MatchOptions, database: HashDatabase,
                         deadline: ContinuousClock.Instant) async throws -> Screening {
-        let fingerprint = try await Deadline.run(deadline, timeout: limits.requestTimeout) { [hashing] in
-            try await hashing.fingerprint(bytes, dihedral: options.dihedral)
+        let fingerprint: Fingerprint
+        do {
+            fingerprint = try await Deadline.run(deadline, timeout: limits.requestTimeout) { [hashing] in
+                try await hashing.fingerprint(bytes, dihedral: options.dihedral, deadline: deadline, memoryWait: limits.maxMemoryWait)
+            }
+        } catch is PixelMemoryExhausted {
+            metrics.queryFailed(code: APIError.busy.code)
+            return .refused(APIError.busy, nil)
+        } catch is DeadlinePassed {
+            throw APIError.timeout(limits.requestTimeout)
         }
+        try Deadline.check(deadline, timeout: limits.requestTimeout)
         let hashes = QueryHashes(fingerprint)
         let result: MatchResult
         do {
@@ -319,23 +343,5 @@ struct DecisionLog {
         if !refusals.isEmpty { metadata["refused"] = .string(refusals.joined(separator: ",")) }
         if !matchedHashes.isEmpty { metadata["matched_hashes"] = .string(matchedHashes.joined(separator: ",")) }
         logger.info("screened", metadata: metadata)
-    }
-}
-
-/// Runs `body` but gives up at `deadline` with 503 `timeout`: a client that sends its body
-/// slowly, or a queue of decodes, must not hold a request open without end.
-enum Deadline {
-    static func run<T: Sendable>(_ deadline: ContinuousClock.Instant, timeout: Duration,
-                                 _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask(operation: body)
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: .continuous)
-                throw APIError.timeout(timeout)
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw APIError.timeout(timeout) }
-            return first
-        }
     }
 }

@@ -74,8 +74,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Most hashes in one /v1/lookup request.", valueName: "n"))
     var maxLookup = ServiceLimits().maxLookupHashes
 
-    @Option(help: ArgumentHelp("Seconds a request may take before it is answered 503.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds a request may take (reading its body, decoding, matching) before it is answered 503.", valueName: "seconds"))
     var requestTimeout = 30
+
+    @Option(help: ArgumentHelp("Connections held open at once; one more is answered 503 and closed.", valueName: "n"))
+    var maxConnections = ServerSettings.defaultMaxConnections
+
+    @Option(help: ArgumentHelp("Pixel memory all decodes may hold at once, as image headers declare it (2 GiB).", valueName: "bytes"))
+    var pixelMemory = PixelMemoryBudget.defaultCapacity
+
+    @Option(help: ArgumentHelp("Seconds a decode waits for pixel memory before its request is answered 503 busy.", valueName: "seconds"))
+    var memoryWait = 5.0
 
     @Option(help: ArgumentHelp("Seconds between checks for a replaced database file (0: only on SIGHUP).", valueName: "seconds"))
     var reloadInterval = 2.0
@@ -97,6 +106,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxBodySize > 0, maxBatch > 0, maxLookup > 0, requestTimeout > 0 else {
             throw ValidationError("--max-body-size, --max-batch, --max-lookup and --request-timeout must be positive")
+        }
+        guard maxConnections > 0, pixelMemory > 0, memoryWait >= 0 else {
+            throw ValidationError("--max-connections and --pixel-memory must be positive, --memory-wait 0 or more")
         }
         guard (0...256).contains(maxThreshold) else { throw ValidationError("--max-threshold must be from 0 to 256") }
         guard maxMatchesPerItem > 0 else { throw ValidationError("--max-matches-per-item must be at least 1") }
@@ -128,6 +140,9 @@ struct ServeCommand: AsyncParsableCommand {
         settings.limits.maxLookupHashes = maxLookup
         settings.limits.requestTimeout = .seconds(requestTimeout)
         settings.limits.image = limitOptions.limits
+        settings.maxConnections = maxConnections
+        settings.pixelMemory = PixelMemoryBudget(capacity: pixelMemory)
+        settings.limits.maxMemoryWait = .milliseconds(Int(memoryWait * 1000))
         settings.limits.maxThreshold = maxThreshold
         settings.limits.maxMatchesPerItem = maxMatchesPerItem
         settings.limits.minQualityFloor = minQualityFloor

@@ -84,7 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
     var pixelMemory = PixelMemoryBudget.defaultCapacity
 
     @Option(help: ArgumentHelp("Seconds a decode waits for pixel memory before its request is answered 503 busy.", valueName: "seconds"))
-    var memoryWait = 5.0
+    var memoryWait = Double(ServiceLimits().maxMemoryWait.components.seconds)
 
     @Option(help: ArgumentHelp("Seconds between checks for a replaced database file (0: only on SIGHUP).", valueName: "seconds"))
     var reloadInterval = 2.0

@@ -23,13 +23,18 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = JSONResponse.make(body, status: status)
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+
+    /// The whole JSON body of this refusal.
+    var body: String {
         var json = JSONWriter()
         json.beginObject()
         writeError(into: &json)
         json.endObject()
-        var response = JSONResponse.make(json.output, status: status)
-        response.headers.append(contentsOf: headers)
-        return response
+        return json.output
     }
 
     func writeError(into json: inout JSONWriter) {
@@ -46,9 +51,20 @@ public struct APIError: HTTPResponseError, Sendable {
     static let unauthorized = APIError(.unauthorized, code: "unauthorized",
                                        "an API key is required: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
     static let badKey = APIError(.unauthorized, code: "unauthorized", "the API key is not valid")
+    static let badOperatorKey = APIError(.unauthorized, code: "unauthorized", "this route needs an operator key (hashdb serve --operator-keys)")
+    static let operatorRoutesClosed = APIError(.forbidden, code: "operator_routes_closed",
+                                               "this route is for the operator and is off: the service was started without --operator-keys")
 
     static func bodyTooLarge(limit: Int) -> APIError {
         APIError(.contentTooLarge, code: "body_too_large", "the request body is over the limit of \(limit) bytes")
+    }
+
+    static func tooManyHashes(limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "too_many_hashes", "a lookup holds at most \(limit) hashes")
+    }
+
+    static func tooManyConnections(limit: Int) -> APIError {
+        APIError(.serviceUnavailable, code: "too_many_connections", "the service holds its most connections (\(limit)); retry later")
     }
 
     static let emptyBody = APIError(.badRequest, code: "empty_body", "the request body is empty: send the image bytes")
@@ -56,6 +72,13 @@ public struct APIError: HTTPResponseError, Sendable {
     static func timeout(_ limit: Duration) -> APIError {
         APIError(.serviceUnavailable, code: "timeout", "no answer within the request timeout of \(limit)")
     }
+
+    static let busy: APIError = {
+        var error = APIError(.serviceUnavailable, code: "busy",
+                             "the service is decoding as many images as its memory allows and none came free in time; retry later")
+        error.headers[.retryAfter] = "1"
+        return error
+    }()
 
     static func rateLimited(retryAfter: Duration) -> APIError {
         var error = APIError(.tooManyRequests, code: "rate_limited", "this key is over its request rate; retry later")

@@ -8,8 +8,10 @@ import Logging
 public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, logger: Logger) -> some ApplicationProtocol {
     let metrics = ServiceMetrics()
     metrics.databaseLoaded(store.current)
-    let hashing = HashingPool(threadCount: settings.hashingThreads, decoder: ImageDecoder(limits: settings.limits.image))
+    let hashing = HashingPool(threadCount: settings.hashingThreads, decoder: ImageDecoder(limits: settings.limits.image),
+                              pixelMemory: settings.pixelMemory)
 
+    let connections = ConnectionLimiter(limit: settings.maxConnections)
     let router = Router(context: ServerContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     let status = StatusController(store: store, metrics: metrics, limits: settings.limits)
@@ -17,9 +19,16 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
 
     let keyed = router.group()
     if let keys = settings.keys {
-        keyed.add(middleware: AuthMiddleware(keys: keys, limiter: RateLimiter()))
+        keyed.add(middleware: AuthMiddleware(keys: keys, role: .client, limiter: RateLimiter()))
     }
     status.addKeyedRoutes(to: keyed)
+    let operatorRoutes = router.group()
+    if let operatorKeys = settings.operatorKeys {
+        operatorRoutes.add(middleware: AuthMiddleware(keys: operatorKeys, role: .operator, limiter: RateLimiter()))
+    } else if settings.keys != nil {
+        operatorRoutes.add(middleware: RefusalMiddleware(refusal: .operatorRoutesClosed))
+    }
+    status.addOperatorRoutes(to: operatorRoutes)
     ScreeningController(store: store, hashing: hashing, limits: settings.limits, metrics: metrics)
         .addRoutes(to: keyed.group("v1"))
 
@@ -27,8 +36,9 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
                                   reloadOnSIGHUP: settings.reloadOnSIGHUP, metrics: metrics, logger: logger)
     return Application(
         router: router,
-        // Connections that send nothing for a minute are closed (slow clients, slowloris).
-        server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+        // Connections that send nothing for a minute are closed; a trickled body meets the
+        // request's deadline in the routes that read bodies; the connection cap bounds the rest.
+        server: .http1(configuration: .init(additionalChannelHandlers: [connections.handler()], idleTimeout: .seconds(60))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "hashdb"),
         services: [hashing, watcher],
         logger: logger)

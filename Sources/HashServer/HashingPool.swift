@@ -11,20 +11,38 @@ import Synchronization
 final class HashingPool: Service, Sendable {
     private let threads: NIOThreadPool
     private let shelf: FingerprinterShelf
+    private let limits: DecodeLimits
+    private let pixelMemory: PixelMemoryBudget
 
-    init(threadCount: Int, decoder: ImageDecoder) {
+    init(threadCount: Int, decoder: ImageDecoder, pixelMemory: PixelMemoryBudget) {
         threads = NIOThreadPool(numberOfThreads: threadCount)
         threads.start()
         shelf = FingerprinterShelf(decoder: decoder)
+        limits = decoder.limits
+        self.pixelMemory = pixelMemory
     }
 
     /// Digests and, when the bytes decode, the PDQ hash (and its 8 dihedral variants if asked).
-    func fingerprint(_ bytes: ByteBuffer, dihedral: Bool) async throws -> Fingerprint {
-        try await threads.runIfActive { [shelf] in
-            shelf.withFingerprinter(dihedral: dihedral) { fingerprinter in
-                bytes.withUnsafeReadableBytes { fingerprinter.fingerprint(bytes: $0) }
+    /// Work still queued at `deadline` is dropped unstarted (its request has been answered);
+    /// a decode waits for the pixel memory its header says it needs for up to `memoryWait`.
+    func fingerprint(_ bytes: ByteBuffer, dihedral: Bool, deadline: ContinuousClock.Instant,
+                     memoryWait: Duration) async throws -> Fingerprint {
+        try await threads.runIfActive { [shelf, limits, pixelMemory] in
+            let now = ContinuousClock.now
+            guard now < deadline else { throw DeadlinePassed() }
+            return try bytes.withUnsafeReadableBytes { raw in
+                try pixelMemory.withReservation(Self.decodeBytes(raw, limits: limits), until: min(deadline, now + memoryWait)) {
+                    shelf.withFingerprinter(dihedral: dihedral) { $0.fingerprint(bytes: raw) }
+                }
             }
         }
+    }
+
+    /// What decoding `bytes` will hold, from its header: nothing for a file that is no image or
+    /// one the limits refuse from its header (the decoder stops before any pixel buffer).
+    static func decodeBytes(_ bytes: UnsafeRawBufferPointer, limits: DecodeLimits) -> Int {
+        guard let header = ImageHeader.read(bytes, limits: limits), header.fits(limits) else { return 0 }
+        return header.decodeBytes
     }
 
     /// Runs blocking work (verifying a database on reload) without taking a hashing thread for long.
@@ -41,6 +59,9 @@ final class HashingPool: Service, Sendable {
         try await threads.shutdownGracefully()
     }
 }
+
+/// Work that reached a hashing thread after its request's deadline.
+struct DeadlinePassed: Error {}
 
 /// Fingerprinters not in use. Invariant: a fingerprinter is either on the shelf (used by no one)
 /// or taken by exactly one thread until it puts it back, so its scratch buffers are never shared.

@@ -9,11 +9,22 @@ public struct ServerSettings: Sendable {
     public var port: Int = 8080
     /// API keys; nil serves without authentication (loopback use and tests only).
     public var keys: KeyRing?
+    /// Keys for the operator's routes (/metrics, /status), kept apart from the clients' keys:
+    /// those routes show every client's match activity and the server's paths and errors.
+    /// nil with `keys` set closes them (403); nil without `keys` leaves them open like the rest.
+    public var operatorKeys: KeyRing?
     public var limits = ServiceLimits()
     /// How often the database file is checked for replacement; nil: only on SIGHUP.
     public var reloadPollInterval: Duration? = .seconds(2)
     /// Also reload on SIGHUP (off in tests, which run many apps in one process).
     public var reloadOnSIGHUP = true
+    /// Connections held open at once; one more is answered 503 `too_many_connections` and
+    /// closed. Slow and idle clients then hold a bounded share of the service.
+    public var maxConnections = Self.defaultMaxConnections
+    public static let defaultMaxConnections = 512
+    /// Pixel memory all decodes may hold at once (bytes, as each image's header says it will
+    /// need): a decode over it waits (`ServiceLimits.maxMemoryWait`), then is refused 503 `busy`.
+    public var pixelMemory = PixelMemoryBudget(capacity: PixelMemoryBudget.defaultCapacity)
     /// Threads that decode and hash uploads, so that the request threads never wait on a decode.
     public var hashingThreads: Int
 
@@ -35,6 +46,20 @@ public struct ServiceLimits: Sendable {
     public var image = DecodeLimits.default
     /// A request still unanswered after this long gets 503.
     public var requestTimeout: Duration = .seconds(30)
+    /// Longest a decode waits for pixel memory (within the request's deadline) before its
+    /// request is told 503 `busy` with Retry-After: sooner than the timeout, so that a client
+    /// of a saturated service hears so and comes back instead of holding a connection.
+    public var maxMemoryWait: Duration = .seconds(5)
+    /// Largest PDQ distance a request may ask for (`threshold`). PDQ's own convention is 31;
+    /// far beyond it every stored hash is "near" an all-zero query, and the answers would hand
+    /// out the list itself (ids and distances, from which the hashes can be rebuilt).
+    public var maxThreshold: Int = PDQ.matchThreshold
+    /// Most matches one item's answer lists; the rest are cut (closest kept) and the answer
+    /// says `"truncated": true`.
+    public var maxMatchesPerItem: Int = 16
+    /// Lowest `min_quality` a request may ask for: below it, blank and near-uniform images
+    /// all hash alike and every such stored hash would match any of them.
+    public var minQualityFloor: Int = PDQ.qualityThreshold
 
     public init() {}
 }

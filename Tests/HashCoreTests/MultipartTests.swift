@@ -40,13 +40,81 @@ import Testing
         }
     }
 
-    @Test func randomBytesNeverCrashTheParser() {
-        var generator = SystemRandomNumberGenerator()
+    /// Random bodies from the bytes a boundary is made of (seeded, so that a failure repeats):
+    /// each either parses into parts that lie in order within the body, or is refused with a
+    /// MultipartError; and every search agrees with a plain scan.
+    @Test func randomBytesAreParsedOrRefusedNeverMisread() {
+        var generator = SeededGenerator(seed: 22)
         let alphabet = body("--XyZ\r\n:; =\"ab")
         for _ in 0..<2_000 {
             let length = Int.random(in: 0..<80, using: &generator)
             let bytes = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
-            _ = try? MultipartForm.parse(bytes, boundary: "XyZ", maxParts: 4)
+            do {
+                let parts = try MultipartForm.parse(bytes, boundary: "XyZ", maxParts: 4)
+                #expect(parts.count <= 4)
+                var previousEnd = 0
+                for part in parts {
+                    #expect(part.content.lowerBound >= previousEnd && part.content.upperBound <= bytes.count)
+                    previousEnd = part.content.upperBound
+                }
+            } catch {
+                #expect(!error.description.isEmpty)
+            }
+            let needle = Array(bytes.prefix(Int.random(in: 1...4, using: &generator)))
+            guard !needle.isEmpty else { continue }
+            let start = Int.random(in: 0...bytes.count, using: &generator)
+            var comparisons = 0
+            #expect(BytePattern(needle).firstIndex(in: bytes, from: start, comparisons: &comparisons)
+                    == Self.plainSearch(needle, in: bytes, from: start), "\(bytes) \(needle) \(start)")
         }
+    }
+
+    /// Bodies built from random parts (contents drawn from the boundary's own bytes) come back
+    /// part for part.
+    @Test func randomWellFormedBodiesRoundTrip() throws {
+        var generator = SeededGenerator(seed: 2_022)
+        let alphabet = body("-XyZ\r\nab")
+        for _ in 0..<300 {
+            let contents = (0..<Int.random(in: 1...4, using: &generator)).map { _ in
+                var content: [UInt8]
+                repeat {
+                    content = (0..<Int.random(in: 0..<40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+                } while Self.plainSearch(body("\r\n--XyZ"), in: content, from: 0) != nil
+                return content
+            }
+            var bytes: [UInt8] = []
+            for (index, content) in contents.enumerated() {
+                bytes += body("--XyZ\r\nContent-Disposition: form-data; name=\"p\(index)\"\r\n\r\n") + content + body("\r\n")
+            }
+            bytes += body("--XyZ--\r\n")
+            let parts = try MultipartForm.parse(bytes, boundary: "XyZ", maxParts: 4)
+            #expect(parts.map { Array(bytes[$0.content]) } == contents)
+            #expect(parts.map(\.name) == contents.indices.map { "p\($0)" })
+        }
+    }
+
+    /// The bodies that cost the old search body × boundary comparisons: near-misses of a
+    /// 70-character boundary, in the preamble and inside a part. The work is counted, not timed.
+    @Test func worstCaseBodiesCostLinearWork() throws {
+        let boundary = String(repeating: "-", count: 69) + "x"
+        let nearMiss = "\r\n" + String(repeating: "-", count: 71)
+        let bodies = [
+            // The first delimiter is searched for through a preamble of dashes.
+            String(repeating: "-", count: 200_000) + "\r\n--\(boundary)--\r\n",
+            // A part's content is lines that are the boundary but for its last character.
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n"
+                + String(repeating: nearMiss, count: 3_000) + "\r\n--\(boundary)--\r\n",
+        ]
+        for text in bodies {
+            let bytes = body(text)
+            var comparisons = 0
+            _ = try MultipartForm.parse(bytes, boundary: boundary, maxParts: 4, comparisons: &comparisons)
+            #expect(comparisons <= 2 * bytes.count, "\(comparisons) comparisons for \(bytes.count) bytes")
+        }
+    }
+
+    static func plainSearch(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+        return (start...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
     }
 }

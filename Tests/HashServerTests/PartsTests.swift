@@ -43,3 +43,20 @@ import Testing
     }
 }
 
+
+@Suite struct ListenAddressTests {
+    /// Issue 15, item 13: the loopback check was a text prefix, and `127.example.com` passed.
+    @Test func onlyLoopbackLiteralsAndLocalhostAreLoopback() throws {
+        for text in ["127.0.0.1:8080", "127.255.255.254:0", "[::1]:8080", "::1:8080", "localhost:80", "[::ffff:127.0.0.1]:1"] {
+            #expect(try #require(ListenAddress(text)).isLoopback, "\(text)")
+        }
+        for text in ["127.example.com:80", "127.0.0.1.nip.io:80", "localhost.example.com:80", "0.0.0.0:80", "[::]:80",
+                     "10.0.0.1:80", "127.1:80", "0x7f.0.0.1:80", "[::ffff:10.0.0.1]:80", "[::2]:80", "LOCALHOST.:80"] {
+            #expect(try #require(ListenAddress(text)).isLoopback == false, "\(text)")
+        }
+        #expect(ListenAddress("127.0.0.1") == nil)
+        #expect(ListenAddress(":80") == nil)
+        #expect(ListenAddress("host:65536") == nil)
+        #expect(ListenAddress("[::1]:443") == ListenAddress("::1:443"))
+    }
+}

@@ -213,4 +213,48 @@ import Testing
             }
         }
     }
+
+    /// Issue 15, item 5: an all-zero PDQ hash at threshold 256 listed every stored PDQ entry.
+    @Test func thresholdAndMinQualityStayWithinTheOperatorsLimitsAndMatchesAreCapped() async throws {
+        let fixture = try ServiceFixture()
+        let zeroHash = #"{"hashes":[{"pdq":"\#(String(repeating: "0", count: 64))"}]}"#
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/v1/lookup?threshold=256&min_quality=50", method: .post, headers: .authorized,
+                                     body: ByteBuffer(string: zeroHash)) { response in
+                #expect(response.status == .badRequest)
+                let error = try #require(try json(response)["error"] as? [String: Any])
+                #expect(error["code"] as? String == "threshold_too_high")
+                #expect((error["message"] as? String)?.contains("at most 31") == true)
+            }
+            try await client.execute(uri: "/v1/lookup?threshold=31&min_quality=0", method: .post, headers: .authorized,
+                                     body: ByteBuffer(string: zeroHash)) { response in
+                #expect(response.status == .badRequest)
+                try #expect(errorCode(response) == "min_quality_too_low")
+            }
+            try await client.execute(uri: "/v1/lookup?threshold=31", method: .post, headers: .authorized,
+                                     body: ByteBuffer(string: zeroHash)) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        // An operator who widens the limits still gets at most max-matches-per-item matches an item.
+        try await fixture.app {
+            $0.limits.maxThreshold = 256
+            $0.limits.minQualityFloor = 0
+            $0.limits.maxMatchesPerItem = 1
+        }.test(.router) { client in
+            try await client.execute(uri: "/v1/lookup?threshold=256&min_quality=0", method: .post, headers: .authorized,
+                                     body: ByteBuffer(string: zeroHash)) { response in
+                #expect(response.status == .ok)
+                let result = try #require((try json(response)["results"] as? [[String: Any]])?.first)
+                #expect(matchIDs(result).count == 1)
+                #expect(result["truncated"] as? Bool == true)
+            }
+            try await client.execute(uri: "/v1/info", method: .get, headers: .authorized) { response in
+                let service = try #require(try json(response)["service"] as? [String: Any])
+                #expect(service["max_threshold"] as? Int == 256)
+                #expect(service["max_matches_per_item"] as? Int == 1)
+                #expect(service["min_quality_floor"] as? Int == 0)
+            }
+        }
+    }
 }

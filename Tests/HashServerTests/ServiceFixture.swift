@@ -14,6 +14,8 @@ final class ServiceFixture: @unchecked Sendable {
     /// The key every test request presents (the key ring also holds a rate-limited one).
     static let key = "test-key-0123456789"
     static let slowKey = "slow-key-0123456789"
+    /// The operator's key (/metrics, /status), from a key ring of its own.
+    static let operatorKey = "operator-key-0123456789"
 
     static func image(_ relative: String) -> URL {
         TestPaths.fixtures.appendingPathComponent(relative)
@@ -55,19 +57,21 @@ final class ServiceFixture: @unchecked Sendable {
         return rows
     }
 
-    static func buildDatabase(at path: String, variant: Int = 0) throws {
+    /// `manifest` replaces the build's own manifest text (as an export's would).
+    static func buildDatabase(at path: String, variant: Int = 0, manifest: String? = nil) throws {
         let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: 1 << 20))
+        if let manifest { builder.restoreManifest(manifest) }
         for row in try rows(variant: variant) {
             try builder.add(row)
         }
         _ = try builder.write()
     }
 
-    init(variant: Int = 0) throws {
+    init(variant: Int = 0, manifest: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("hashdb-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databasePath = directory.appendingPathComponent("known.hdb").path
-        try Self.buildDatabase(at: databasePath, variant: variant)
+        try Self.buildDatabase(at: databasePath, variant: variant, manifest: manifest)
         store = try DatabaseStore(path: databasePath)
     }
 
@@ -83,16 +87,17 @@ final class ServiceFixture: @unchecked Sendable {
             KeyRing.Key(name: "tester", digest: KeyRing.digest(of: Self.key), ratePerSecond: nil),
             KeyRing.Key(name: "slow", digest: KeyRing.digest(of: Self.slowKey), ratePerSecond: 2),
         ])
+        settings.operatorKeys = KeyRing(keys: [KeyRing.Key(name: "operator", digest: KeyRing.digest(of: Self.operatorKey), ratePerSecond: nil)])
         settings.reloadOnSIGHUP = false
         settings.reloadPollInterval = .milliseconds(20)
         adjust(&settings)
         return settings
     }
 
-    func app(_ adjust: (inout ServerSettings) -> Void = { _ in }) -> some ApplicationProtocol {
-        var logger = Logger(label: "hashdb.test")
-        logger.logLevel = .warning
-        return buildApplication(settings(adjust), store: store, logger: logger)
+    func app(logger: Logger? = nil, _ adjust: (inout ServerSettings) -> Void = { _ in }) -> some ApplicationProtocol {
+        var quiet = Logger(label: "hashdb.test")
+        quiet.logLevel = .warning
+        return buildApplication(settings(adjust), store: store, logger: logger ?? quiet)
     }
 
     /// Replaces the database the way build and merge do: a complete file renamed over the path.
@@ -114,6 +119,48 @@ final class ServiceFixture: @unchecked Sendable {
 
 extension HTTPFields {
     static var authorized: HTTPFields { [.authorization: "Bearer \(ServiceFixture.key)"] }
+    static var operatorAuthorized: HTTPFields { [.authorization: "Bearer \(ServiceFixture.operatorKey)"] }
+}
+
+/// Every record logged through it, for tests of what the service logs and what it must not.
+final class CapturedLogs: @unchecked Sendable {
+    struct Record {
+        var level: Logger.Level
+        var message: String
+        var metadata: Logger.Metadata
+        /// The message and every metadata value, as one text to search.
+        var text: String { ([message] + metadata.map { "\($0.key)=\($0.value)" }).joined(separator: " ") }
+    }
+
+    private let lock = NSLock()
+    private var stored: [Record] = []
+
+    var records: [Record] { lock.withLock { stored } }
+
+    func append(_ record: Record) { lock.withLock { stored.append(record) } }
+
+    /// A logger at `level` writing here.
+    func logger(level: Logger.Level = .trace) -> Logger {
+        var logger = Logger(label: "hashdb.test.captured") { _ in Handler(logs: self) }
+        logger.logLevel = level
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let logs: CapturedLogs
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+                 file: String, function: String, line: UInt) {
+            logs.append(Record(level: level, message: message.description, metadata: self.metadata.merging(metadata ?? [:]) { $1 }))
+        }
+    }
 }
 
 /// The JSON object of a response body.

@@ -50,6 +50,21 @@ import TestSupport
         #expect(distances == distances.sorted() && distances.allSatisfy { $0 <= 31 })
     }
 
+    /// Without the options the local operator's query is unbounded; with them it is cut and says so.
+    @Test func matchesAndThresholdAreCappedOnlyWhenAsked() throws {
+        let all = try query(["--threshold", "256", "--min-quality", "0", "images/jpeg/baseline.jpg"])
+        let everything = try #require(all.records.first?["matches"] as? [[String: Any]])
+        #expect(everything.count > 2)
+        #expect(all.records.first?["truncated"] == nil)
+        let capped = try query(["--threshold", "256", "--min-quality", "0", "--max-matches", "2", "images/jpeg/baseline.jpg"])
+        let record = try #require(capped.records.first)
+        #expect((record["matches"] as? [[String: Any]])?.map { $0["id"] as? String } == everything.prefix(2).map { $0["id"] as? String })
+        #expect(record["truncated"] as? Bool == true)
+        let refused = try query(["--threshold", "64", "--max-threshold", "31", "images/jpeg/baseline.jpg"])
+        #expect(refused.status != 0)
+        #expect(refused.standardError.contains("--max-threshold"))
+    }
+
     @Test func nearOnlyMatchAndNoMatchAndExitStatus() throws {
         let near = try query(["--threshold", "0", "images/webp/lossy.webp"])
         #expect(near.status == 0)

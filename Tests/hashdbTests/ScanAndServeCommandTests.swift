@@ -65,6 +65,10 @@ import TestSupport
         let open = try HashDBCommand.run(["serve", "--db", path("missing.hdb"), "--listen", "0.0.0.0:0"])
         #expect(open.status != 0)
         #expect(open.standardError.contains("without --keys"))
+        // A name that merely starts like a loopback address is a name anyone can point anywhere.
+        let lookalike = try HashDBCommand.run(["serve", "--db", path("missing.hdb"), "--listen", "127.example.com:0"])
+        #expect(lookalike.status != 0)
+        #expect(lookalike.standardError.contains("without --keys"))
         let missing = try HashDBCommand.run(["serve", "--db", path("missing.hdb"), "--listen", "127.0.0.1:0"])
         #expect(missing.status == 2)
         #expect(missing.standardError.contains("missing.hdb"))

@@ -1,9 +1,11 @@
 /// The JSON fields that describe a database, shared by `hashdb info` and the service's /v1/info.
 public enum DatabaseRecord {
-    /// Writes the members (not the enclosing braces): path, format, counts, sections, labels, manifest.
-    public static func writeDescription(of database: HashDatabase, into json: inout JSONWriter) throws(DatabaseError) {
+    /// Writes the members (not the enclosing braces): path, format, counts, sections, labels,
+    /// manifest. The service leaves the path out for its clients (it is the server's business).
+    public static func writeDescription(of database: HashDatabase, into json: inout JSONWriter,
+                                        includePath: Bool = true) throws(DatabaseError) {
         let labels = try database.labelCounts()
-        json.member("path", database.path)
+        if includePath { json.member("path", database.path) }
         json.member("format", "\(database.formatVersion.major).\(database.formatVersion.minor)")
         json.member("bytes", database.byteCount)
         json.member("checksum", Hex.encode(database.checksum, byteCount: 32))
@@ -23,7 +25,7 @@ public enum DatabaseRecord {
             json.endObject()
         }
         if let manifest = database.manifest {
-            json.member("manifest", rawJSON: manifest)
+            json.member("manifest", jsonObjectText: manifest)
         }
     }
 }

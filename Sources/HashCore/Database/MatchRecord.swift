@@ -16,7 +16,8 @@ public enum MatchRecord {
         json.endObject()
     }
 
-    /// `matches` (and `near_skipped` when near matching was not tried).
+    /// `matches` (`truncated` when more matched than were listed, and `near_skipped` when near
+    /// matching was not tried).
     public static func writeResult(_ result: MatchResult, into json: inout JSONWriter) {
         json.key("matches")
         json.beginArray()
@@ -24,6 +25,9 @@ public enum MatchRecord {
             writeMatch(match, into: &json)
         }
         json.endArray()
+        if result.truncated {
+            json.member("truncated", true)
+        }
         if let skipped = result.nearSkipped {
             json.member("near_skipped", skipped)
         }

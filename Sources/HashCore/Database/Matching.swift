@@ -38,15 +38,19 @@ public struct MatchOptions: Sendable, Equatable {
     public var sources: Set<String>
     /// Also report the removals (tombstones) that name the query's hashes.
     public var explain: Bool
+    /// Most matches one query reports (nil: all). The rest are cut, closest kept, and the result
+    /// says so: a wide threshold must not turn a query into a way of listing the database.
+    public var maxMatches: Int?
 
     public init(threshold: Int = PDQ.matchThreshold, dihedral: Bool = false, minQuality: Int = PDQ.qualityThreshold,
-                categories: Set<String> = [], sources: Set<String> = [], explain: Bool = false) {
+                categories: Set<String> = [], sources: Set<String> = [], explain: Bool = false, maxMatches: Int? = nil) {
         self.threshold = threshold
         self.dihedral = dihedral
         self.minQuality = minQuality
         self.categories = categories
         self.sources = sources
         self.explain = explain
+        self.maxMatches = maxMatches
     }
 }
 
@@ -97,6 +101,8 @@ public struct MatchResult: Sendable, Equatable {
     public var suppressed: [Suppression] = []
     /// With `MatchOptions.explain`: removals that name one of the query's hashes.
     public var removals: [Tombstone] = []
+    /// More matched than `MatchOptions.maxMatches`: `matches` holds the first that many.
+    public var truncated = false
 }
 
 extension HashDatabase {
@@ -157,7 +163,13 @@ extension HashDatabase {
                 matches += near
             }
         }
-        return MatchResult(matches: matches, nearSkipped: nearSkipped, suppressed: suppressed, removals: removals)
+        var result = MatchResult(matches: matches, nearSkipped: nearSkipped, suppressed: suppressed, removals: removals)
+        if let limit = options.maxMatches, matches.count > limit {
+            // Exact matches come first and near ones by distance, so the cut keeps the closest.
+            result.matches.removeLast(matches.count - max(0, limit))
+            result.truncated = true
+        }
+        return result
     }
 
     private func passes(_ entry: DatabaseEntry, _ options: MatchOptions) -> Bool {

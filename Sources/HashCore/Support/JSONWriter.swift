@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes one JSON value with members in the order they are written (JSONEncoder on Linux
 /// cannot promise an order, and record formats here are documented field by field).
 public struct JSONWriter {
@@ -82,11 +84,29 @@ public struct JSONWriter {
         bool(value)
     }
 
-    /// A member whose value is JSON text already (written as it is: the caller vouches for it).
-    public mutating func member(_ name: String, rawJSON: String) {
+    /// A member whose value is JSON object text from elsewhere (a database's stored manifest):
+    /// written as it is only when it parses as exactly one JSON object, so that it can neither
+    /// close the enclosing object nor add members beside it; any other text is written as a
+    /// JSON string, escaped like every other string.
+    public mutating func member(_ name: String, jsonObjectText text: String) {
+        guard Self.isOneJSONObject(text) else {
+            member(name, text)
+            return
+        }
         key(name)
         separate()
-        output.append(rawJSON)
+        output.append(text)
+    }
+
+    /// Foundation's parser is strict (no comments, no trailing text, no bare control
+    /// characters in strings): what it takes as one object is one object to any JSON reader.
+    static func isOneJSONObject(_ text: String) -> Bool {
+        guard text.utf8.first(where: { !Self.isJSONSpace($0) }) == UInt8(ascii: "{") else { return false }
+        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [String: Any]
+    }
+
+    private static func isJSONSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     public mutating func member(_ name: String, strings values: [String]) {

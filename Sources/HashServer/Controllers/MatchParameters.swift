@@ -2,19 +2,29 @@ import HashCore
 import Hummingbird
 
 /// The query parameters every screening route takes: threshold, dihedral, min_quality,
-/// category and source (both repeatable).
+/// category and source (both repeatable). The operator's limits bound what a request may ask:
+/// a request asking past them is refused, never quietly narrowed, so that a client is not left
+/// believing a wide search found nothing.
 enum MatchParameters {
-    static func options(from parameters: Parameters) throws(APIError) -> MatchOptions {
-        var options = MatchOptions()
+    static func options(from parameters: Parameters, limits: ServiceLimits) throws(APIError) -> MatchOptions {
+        var options = MatchOptions(threshold: min(PDQ.matchThreshold, limits.maxThreshold),
+                                   minQuality: max(PDQ.qualityThreshold, limits.minQualityFloor),
+                                   maxMatches: limits.maxMatchesPerItem)
         if let text = parameters.get("threshold") {
             guard let value = Int(text), (0...256).contains(value) else {
                 throw .badRequest("bad_parameter", "threshold must be a whole number from 0 to 256, not '\(text.prefix(40))'")
+            }
+            guard value <= limits.maxThreshold else {
+                throw .badRequest("threshold_too_high", "threshold may be at most \(limits.maxThreshold) on this service, not \(value)")
             }
             options.threshold = value
         }
         if let text = parameters.get("min_quality") {
             guard let value = Int(text), (0...100).contains(value) else {
                 throw .badRequest("bad_parameter", "min_quality must be a whole number from 0 to 100, not '\(text.prefix(40))'")
+            }
+            guard value >= limits.minQualityFloor else {
+                throw .badRequest("min_quality_too_low", "min_quality may be no lower than \(limits.minQualityFloor) on this service, not \(value)")
             }
             options.minQuality = value
         }

@@ -24,18 +24,21 @@ struct ScreeningController {
     // MARK: /v1/check
 
     @Sendable func check(_ request: Request, context: ServerContext) async throws -> Response {
-        let options = try MatchParameters.options(from: request.uri.queryParameters)
+        let options = try MatchParameters.options(from: request.uri.queryParameters, limits: limits)
         let deadline = ContinuousClock.now + limits.requestTimeout
         let body = try await collectBody(request, deadline: deadline)
         guard body.readableBytes > 0 else { throw APIError.emptyBody }
         let database = store.current.database
-        let answer = try await screen(body, options: options, database: database, deadline: deadline, logger: context.logger)
+        let answer = try await screen(body, options: options, database: database, deadline: deadline)
+        var decisions = DecisionLog()
+        decisions.add(answer)
+        decisions.write(to: context.logger)
         var json = JSONWriter()
         json.beginObject()
         switch answer {
         case .answered(let hashes, let result):
             write(hashes: hashes, result: result, database: database, into: &json)
-        case .refused(let error):
+        case .refused(let error, _):
             throw error
         }
         json.endObject()
@@ -45,7 +48,7 @@ struct ScreeningController {
     // MARK: /v1/check/batch
 
     @Sendable func checkBatch(_ request: Request, context: ServerContext) async throws -> Response {
-        let options = try MatchParameters.options(from: request.uri.queryParameters)
+        let options = try MatchParameters.options(from: request.uri.queryParameters, limits: limits)
         let deadline = ContinuousClock.now + limits.requestTimeout
         let boundary: String
         do {
@@ -54,28 +57,26 @@ struct ScreeningController {
             throw APIError(.unsupportedMediaType, code: "not_multipart", error.description)
         }
         let body = try await collectBody(request, deadline: deadline)
-        let bytes = Array(body.readableBytesView)
-        let parts: [MultipartForm.Part]
-        do {
-            parts = try MultipartForm.parse(bytes, boundary: boundary, maxParts: limits.maxBatchItems)
-        } catch .tooManyParts(let limit) {
-            throw APIError(.contentTooLarge, code: "too_many_items", "a batch holds at most \(limit) images")
-        } catch {
-            throw APIError.badRequest("bad_multipart", error.description)
+        let maxParts = limits.maxBatchItems
+        let parts = try await Deadline.run(deadline, timeout: limits.requestTimeout) {
+            try Self.parts(of: body, boundary: boundary, maxParts: maxParts)
         }
         let database = store.current.database
         let answers = try await withThrowingTaskGroup(of: (Int, Screening).self) { group in
             for (index, part) in parts.enumerated() {
                 guard let slice = body.getSlice(at: body.readerIndex + part.content.lowerBound, length: part.content.count) else { continue }
                 group.addTask {
-                    guard slice.readableBytes > 0 else { return (index, .refused(APIError.emptyBody)) }
-                    return (index, try await screen(slice, options: options, database: database, deadline: deadline, logger: context.logger))
+                    guard slice.readableBytes > 0 else { return (index, .refused(APIError.emptyBody, nil)) }
+                    return (index, try await screen(slice, options: options, database: database, deadline: deadline))
                 }
             }
             var answers = [Screening?](repeating: nil, count: parts.count)
             for try await (index, answer) in group { answers[index] = answer }
             return answers
         }
+        var decisions = DecisionLog()
+        for answer in answers { if let answer { decisions.add(answer) } }
+        decisions.write(to: context.logger)
         var json = JSONWriter()
         json.beginObject()
         json.member("database", "sha256:" + Hex.encode(database.checksum, byteCount: 32))
@@ -89,7 +90,7 @@ struct ScreeningController {
             switch answers[index] {
             case .answered(let hashes, let result):
                 write(hashes: hashes, result: result, database: nil, into: &json)
-            case .refused(let error):
+            case .refused(let error, _):
                 json.member("status", Int(error.status.code))
                 error.writeError(into: &json)
             case nil:
@@ -100,6 +101,16 @@ struct ScreeningController {
         json.endArray()
         json.endObject()
         return JSONResponse.make(json.output)
+    }
+
+    static func parts(of body: ByteBuffer, boundary: String, maxParts: Int) throws(APIError) -> [MultipartForm.Part] {
+        do {
+            return try MultipartForm.parse(Array(body.readableBytesView), boundary: boundary, maxParts: maxParts)
+        } catch .tooManyParts(let limit) {
+            throw APIError(.contentTooLarge, code: "too_many_items", "a batch holds at most \(limit) images")
+        } catch {
+            throw APIError.badRequest("bad_multipart", error.description)
+        }
     }
 
     // MARK: /v1/lookup
@@ -117,15 +128,19 @@ struct ScreeningController {
     }
 
     @Sendable func lookup(_ request: Request, context: ServerContext) async throws -> Response {
-        let options = try MatchParameters.options(from: request.uri.queryParameters)
-        // A lookup body is small: the connection's idle timeout bounds a slow sender, without a
-        // deadline task per request.
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limits.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw APIError.bodyTooLarge(limit: limits.maxBodyBytes)
+        let options = try MatchParameters.options(from: request.uri.queryParameters, limits: limits)
+        let deadline = ContinuousClock.now + limits.requestTimeout
+        let body = try await collectLookupBody(request, deadline: deadline)
+        let (answer, decisions) = try await Deadline.run(deadline, timeout: limits.requestTimeout) {
+            try answerLookup(body, options: options, deadline: deadline)
         }
+        decisions.write(to: context.logger)
+        return JSONResponse.make(answer)
+    }
+
+    /// Decodes the lookup document and matches its items, stopping at the deadline.
+    private func answerLookup(_ body: ByteBuffer, options: MatchOptions,
+                              deadline: ContinuousClock.Instant) throws(APIError) -> (String, DecisionLog) {
         let document: LookupRequest
         do {
             document = try JSONDecoder().decode(LookupRequest.self, from: body)
@@ -133,24 +148,27 @@ struct ScreeningController {
             throw APIError.badRequest("bad_json", "the body is not {\"hashes\":[{\"sha256\"|\"sha1\"|\"md5\"|\"pdq\": HEX, …}]}: \(Self.describe(error))")
         }
         guard document.hashes.count <= limits.maxLookupHashes else {
-            throw APIError(.contentTooLarge, code: "too_many_hashes", "a lookup holds at most \(limits.maxLookupHashes) hashes, not \(document.hashes.count)")
+            throw APIError.tooManyHashes(limit: limits.maxLookupHashes)
         }
         let database = store.current.database
+        var decisions = DecisionLog()
         var json = JSONWriter()
         json.beginObject()
         json.member("database", "sha256:" + Hex.encode(database.checksum, byteCount: 32))
         json.key("results")
         json.beginArray()
         for (index, item) in document.hashes.enumerated() {
+            try Deadline.check(deadline, timeout: limits.requestTimeout)
             json.beginObject()
             json.member("item", index)
             if let id = item.id { json.member("id", id) }
             do {
                 let hashes = try Self.hashes(of: item)
                 let result = try match(hashes, options: options, database: database)
-                log(hashes: hashes, result: result, logger: context.logger)
+                decisions.add(.answered(hashes, result))
                 write(hashes: hashes, result: result, database: nil, into: &json)
             } catch {
+                decisions.add(.refused(error, nil))
                 json.member("status", Int(error.status.code))
                 error.writeError(into: &json)
             }
@@ -158,7 +176,7 @@ struct ScreeningController {
         }
         json.endArray()
         json.endObject()
-        return JSONResponse.make(json.output)
+        return (json.output, decisions)
     }
 
     static func hashes(of item: LookupRequest.Item) throws(APIError) -> QueryHashes {
@@ -184,25 +202,34 @@ struct ScreeningController {
 
     enum Screening: Sendable {
         case answered(QueryHashes, MatchResult)
-        case refused(APIError)
+        /// With what the refused item still matched exactly (an undecodable file on the list).
+        case refused(APIError, (QueryHashes, MatchResult)?)
     }
 
     /// Fingerprints one image and matches it. An image that does not decode is refused, but the
     /// refusal still carries its digests and exact matches: a listed file is listed even when
     /// it is not a picture.
     private func screen(_ bytes: ByteBuffer, options: MatchOptions, database: HashDatabase,
-                        deadline: ContinuousClock.Instant, logger: Logger) async throws -> Screening {
-        let fingerprint = try await Deadline.run(deadline, timeout: limits.requestTimeout) { [hashing] in
-            try await hashing.fingerprint(bytes, dihedral: options.dihedral)
+                        deadline: ContinuousClock.Instant) async throws -> Screening {
+        let fingerprint: Fingerprint
+        do {
+            fingerprint = try await Deadline.run(deadline, timeout: limits.requestTimeout) { [hashing] in
+                try await hashing.fingerprint(bytes, dihedral: options.dihedral, deadline: deadline, memoryWait: limits.maxMemoryWait)
+            }
+        } catch is PixelMemoryExhausted {
+            metrics.queryFailed(code: APIError.busy.code)
+            return .refused(APIError.busy, nil)
+        } catch is DeadlinePassed {
+            throw APIError.timeout(limits.requestTimeout)
         }
+        try Deadline.check(deadline, timeout: limits.requestTimeout)
         let hashes = QueryHashes(fingerprint)
         let result: MatchResult
         do {
             result = try match(hashes, options: options, database: database)
         } catch {
-            return .refused(error)
+            return .refused(error, nil)
         }
-        log(hashes: hashes, result: result, logger: logger)
         guard case .failure(let imageError) = fingerprint.image else {
             return .answered(hashes, result)
         }
@@ -212,7 +239,7 @@ struct ScreeningController {
             MatchRecord.writeHashes(hashes, into: &json)
             MatchRecord.writeResult(result, into: &json)
         }
-        return .refused(refusal)
+        return .refused(refusal, (hashes, result))
     }
 
     private func match(_ hashes: QueryHashes, options: MatchOptions, database: HashDatabase) throws(APIError) -> MatchResult {
@@ -235,17 +262,6 @@ struct ScreeningController {
         }
     }
 
-    /// Matches at info (they are what an operator acts on); the rest at debug.
-    private func log(hashes: QueryHashes, result: MatchResult, logger: Logger) {
-        let level: Logger.Level = result.matches.isEmpty ? .debug : .info
-        guard logger.logLevel <= level else { return }
-        var metadata: Logger.Metadata = [:]
-        if let sha256 = hashes.digests.first(where: { $0.kind == .sha256 }) { metadata["sha256"] = .string(sha256.hex) }
-        if let pdq = hashes.pdq { metadata["pdq"] = .string(pdq.hex) }
-        metadata["matches"] = .string(result.matches.map { "\($0.entry.id)/\($0.kind.rawValue)/\($0.distance)" }.joined(separator: ","))
-        logger.log(level: level, result.matches.isEmpty ? "no match" : "match", metadata: metadata)
-    }
-
     private func collectBody(_ request: Request, deadline: ContinuousClock.Instant) async throws -> ByteBuffer {
         let limit = limits.maxBodyBytes
         do {
@@ -254,6 +270,25 @@ struct ScreeningController {
             }
         } catch is NIOTooManyBytesError {
             throw APIError.bodyTooLarge(limit: limit)
+        }
+    }
+
+    /// A lookup body, refused as soon as it is over the byte limit or holds more items than the
+    /// lookup limit, and given up at the deadline however slowly it arrives.
+    private func collectLookupBody(_ request: Request, deadline: ContinuousClock.Instant) async throws -> ByteBuffer {
+        let limits = limits
+        return try await Deadline.run(deadline, timeout: limits.requestTimeout) {
+            var counter = LookupItemCounter()
+            var body = ByteBuffer()
+            for try await chunk in request.body {
+                guard body.readableBytes + chunk.readableBytes <= limits.maxBodyBytes else {
+                    throw APIError.bodyTooLarge(limit: limits.maxBodyBytes)
+                }
+                counter.feed(chunk.readableBytesView)
+                guard counter.items <= limits.maxLookupHashes else { throw APIError.tooManyHashes(limit: limits.maxLookupHashes) }
+                body.writeImmutableBuffer(chunk)
+            }
+            return body
         }
     }
 
@@ -268,20 +303,45 @@ struct ScreeningController {
     }
 }
 
-/// Runs `body` but gives up at `deadline` with 503 `timeout`: a client that sends its body
-/// slowly, or a queue of decodes, must not hold a request open without end.
-enum Deadline {
-    static func run<T: Sendable>(_ deadline: ContinuousClock.Instant, timeout: Duration,
-                                 _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask(operation: body)
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: .continuous)
-                throw APIError.timeout(timeout)
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw APIError.timeout(timeout) }
-            return first
+/// What one request decided, logged once at info when it is answered: the key (from the
+/// logger's metadata, set by AuthMiddleware), the decision, and the ids of what matched. The
+/// hashes of an upload are logged only when it matched (they are what the operator acts on);
+/// those of the rest are the public's uploads and are never logged, at any level.
+struct DecisionLog {
+    private var items = 0
+    private var matched = 0
+    private var refusals: [String] = []
+    private var entries: [String] = []
+    private var matchedHashes: [String] = []
+
+    mutating func add(_ screening: ScreeningController.Screening) {
+        items += 1
+        let answer: (QueryHashes, MatchResult)?
+        switch screening {
+        case .answered(let hashes, let result): answer = (hashes, result)
+        case .refused(let error, let partial):
+            refusals.append(error.code)
+            answer = partial
         }
+        guard let (hashes, result) = answer, !result.matches.isEmpty else { return }
+        matched += 1
+        entries += result.matches.map { "\($0.entry.id)/\($0.kind.rawValue)/\($0.distance)" }
+        var named: [String] = []
+        if let sha256 = hashes.digests.first(where: { $0.kind == .sha256 }) { named.append("sha256:" + sha256.hex) }
+        if let pdq = hashes.pdq { named.append("pdq:" + pdq.hex) }
+        matchedHashes.append(named.joined(separator: " "))
+    }
+
+    func write(to logger: Logger) {
+        let decision = matched > 0 ? "match" : refusals.count == items ? "refused" : "no_match"
+        var metadata: Logger.Metadata = [
+            "decision": .string(decision),
+            "items": .stringConvertible(items),
+            "matched": .stringConvertible(matched),
+        ]
+        if !entries.isEmpty { metadata["entries"] = .string(entries.joined(separator: ",")) }
+        if !refusals.isEmpty { metadata["refused"] = .string(refusals.joined(separator: ",")) }
+        if !matchedHashes.isEmpty { metadata["matched_hashes"] = .string(matchedHashes.joined(separator: ",")) }
+        logger.info("screened", metadata: metadata)
     }
 }

@@ -2,7 +2,9 @@ import Foundation
 import HashCore
 import Hummingbird
 
-/// /healthz and /readyz (no key needed: load balancers ask them), /v1/info and /metrics.
+/// /healthz and /readyz (no key needed: load balancers ask them, and they say only ok or not),
+/// /v1/info (clients' keys), and /metrics and /status (the operator's keys: every client's match
+/// activity, the server's paths and the errors of refused reloads).
 struct StatusController {
     let store: DatabaseStore
     let metrics: ServiceMetrics
@@ -15,20 +17,32 @@ struct StatusController {
 
     func addKeyedRoutes(to group: RouterGroup<ServerContext>) {
         group.get("v1/info", use: info)
+    }
+
+    func addOperatorRoutes(to group: RouterGroup<ServerContext>) {
         group.get("metrics", use: exposition)
+        group.get("status", use: status)
     }
 
     @Sendable func healthz(_ request: Request, context: ServerContext) async throws -> Response {
         JSONResponse.make(#"{"status":"alive"}"#)
     }
 
-    /// Ready while a verified database serves; says whether the last reload was refused (the
-    /// old database then keeps serving, and this stays ready).
+    /// Ready while a verified database serves, which is from start on (a refused reload leaves
+    /// the old one serving). Nothing more: the details are the operator's, at /status.
     @Sendable func readyz(_ request: Request, context: ServerContext) async throws -> Response {
+        JSONResponse.make(#"{"ready":true}"#)
+    }
+
+    /// What /readyz leaves out, for the operator: what serves, reload counts, and why the last
+    /// reload was refused.
+    @Sendable func status(_ request: Request, context: ServerContext) async throws -> Response {
         var json = JSONWriter()
         json.beginObject()
         json.member("ready", true)
+        json.member("path", store.path)
         writeServing(into: &json)
+        writeReloads(into: &json)
         json.endObject()
         return JSONResponse.make(json.output)
     }
@@ -40,7 +54,7 @@ struct StatusController {
         json.key("database")
         json.beginObject()
         do {
-            try DatabaseRecord.writeDescription(of: database, into: &json)
+            try DatabaseRecord.writeDescription(of: database, into: &json, includePath: false)
         } catch {
             throw APIError(.internalServerError, code: "database_error", error.description)
         }
@@ -55,6 +69,9 @@ struct StatusController {
         json.member("max_pixels", limits.image.maxPixels)
         json.member("max_dimension", limits.image.maxDimension)
         json.member("request_timeout_seconds", Int(limits.requestTimeout.components.seconds))
+        json.member("max_threshold", limits.maxThreshold)
+        json.member("max_matches_per_item", limits.maxMatchesPerItem)
+        json.member("min_quality_floor", limits.minQualityFloor)
         json.endObject()
         json.endObject()
         return JSONResponse.make(json.output)
@@ -65,12 +82,16 @@ struct StatusController {
                  body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
     }
 
-    /// `checksum`, `loaded_at` and `last_reload` of the database now serving.
+    /// `checksum`, `entries` and `loaded_at` of the database now serving.
     private func writeServing(into json: inout JSONWriter) {
         let loaded = store.current
         json.member("checksum", "sha256:" + Hex.encode(loaded.database.checksum, byteCount: 32))
         json.member("entries", loaded.database.entryCount)
         json.member("loaded_at", ISOTime.format(Int64(loaded.loadedAt.timeIntervalSince1970)))
+    }
+
+    /// `reloads`, `refused_reloads` and `last_reload` (with its error, which names paths).
+    private func writeReloads(into json: inout JSONWriter) {
         let counts = store.counts
         json.member("reloads", counts.reloads)
         json.member("refused_reloads", counts.refusals)

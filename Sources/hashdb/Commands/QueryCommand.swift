@@ -40,6 +40,12 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Largest PDQ Hamming distance that is a match (0–256).")
     var threshold: Int = PDQ.matchThreshold
 
+    @Option(help: ArgumentHelp("Refuse a --threshold above this (for scripts that pass a threshold on from elsewhere); no maximum unless given.", valueName: "n"))
+    var maxThreshold: Int?
+
+    @Option(help: ArgumentHelp("Report at most this many matches per query, closest first, marking the record \"truncated\"; all unless given.", valueName: "n"))
+    var maxMatches: Int?
+
     @Flag(help: "Also match the 7 rotations and flips of each query image.")
     var dihedral = false
 
@@ -75,6 +81,10 @@ struct QueryCommand: ParsableCommand {
             throw ValidationError("give images, --hash values, or - to read queries from standard input")
         }
         guard (0...256).contains(threshold) else { throw ValidationError("--threshold must be from 0 to 256") }
+        if let maxThreshold, threshold > maxThreshold {
+            throw ValidationError("--threshold \(threshold) is above --max-threshold \(maxThreshold)")
+        }
+        if let maxMatches, maxMatches < 1 { throw ValidationError("--max-matches must be at least 1") }
         guard (0...100).contains(minQuality) else { throw ValidationError("--min-quality must be from 0 to 100") }
         for hash in hashes {
             if case .failure(let error) = QueryInput.parseHash(hash) {
@@ -92,7 +102,7 @@ struct QueryCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let options = MatchOptions(threshold: threshold, dihedral: dihedral, minQuality: minQuality,
-                                   categories: Set(category), sources: Set(source), explain: explain)
+                                   categories: Set(category), sources: Set(source), explain: explain, maxMatches: maxMatches)
         let output = StandardOutput()
         if format == .tsv {
             output.writeLine(QueryRecord.tsvHeader)

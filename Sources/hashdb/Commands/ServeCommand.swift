@@ -14,14 +14,18 @@ struct ServeCommand: AsyncParsableCommand {
               POST /v1/check/batch    multipart/form-data, one image per part → a result per part
               POST /v1/lookup         {"hashes":[{"sha256":…,"pdq":…}]} → a result per hash
               GET  /v1/info           the database serving, its manifest, the service's limits
-              GET  /metrics           Prometheus text
-              GET  /healthz, /readyz  liveness and readiness (no key needed)
-            The screening routes take ?threshold=, ?dihedral=true, ?min_quality=, and repeatable \
-            ?category= and ?source= filters.
+              GET  /metrics           Prometheus text (operator key)
+              GET  /status            what serves, reloads and their errors (operator key)
+              GET  /healthz, /readyz  liveness and readiness: ok or not (no key needed)
+            The screening routes take ?threshold= (at most --max-threshold), ?dihedral=true, \
+            ?min_quality= (at least --min-quality-floor), and repeatable ?category= and ?source= \
+            filters; each item lists at most --max-matches-per-item matches.
 
             Every route but /healthz and /readyz needs an API key (Authorization: Bearer KEY or \
-            X-API-Key: KEY) from the --keys file; `hashdb key new NAME` makes one. Without --keys \
-            the service runs open, which it allows on a loopback address only.
+            X-API-Key: KEY) from the --keys file; `hashdb key new NAME` makes one. /metrics and \
+            /status need a key from the --operator-keys file instead (same format): they show \
+            every client's matches and the server's paths. Without --keys the service runs open, \
+            which it allows on a loopback address (a literal one, or localhost) only.
 
             The database is mapped, verified and then served. Replace it by renaming a new file \
             over the path (as build and merge do) or send SIGHUP: the new file is verified before \
@@ -46,8 +50,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("API key file (lines of NAME sha256:HEX [rate=N]; see hashdb key new).", valueName: "file"))
     var keys: String?
 
+    @Option(help: ArgumentHelp("Operator key file for /metrics and /status (same format as --keys; without it those routes are closed when --keys is given).", valueName: "file"))
+    var operatorKeys: String?
+
     @Flag(help: "Serve without API keys on a non-loopback address (behind a proxy that authenticates).")
     var allowOpenAccess = false
+
+    @Option(help: ArgumentHelp("Largest PDQ threshold a request may ask for (0–256); above it is refused with 400.", valueName: "n"))
+    var maxThreshold = ServiceLimits().maxThreshold
+
+    @Option(help: ArgumentHelp("Most matches listed per item; the rest are cut and the answer says \"truncated\".", valueName: "n"))
+    var maxMatchesPerItem = ServiceLimits().maxMatchesPerItem
+
+    @Option(help: ArgumentHelp("Lowest min_quality a request may ask for (0–100); below it is refused with 400.", valueName: "n"))
+    var minQualityFloor = ServiceLimits().minQualityFloor
 
     @Option(help: ArgumentHelp("Largest request body.", valueName: "bytes"))
     var maxBodySize = ServiceLimits().maxBodyBytes
@@ -58,8 +74,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Most hashes in one /v1/lookup request.", valueName: "n"))
     var maxLookup = ServiceLimits().maxLookupHashes
 
-    @Option(help: ArgumentHelp("Seconds a request may take before it is answered 503.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds a request may take (reading its body, decoding, matching) before it is answered 503.", valueName: "seconds"))
     var requestTimeout = 30
+
+    @Option(help: ArgumentHelp("Connections held open at once; one more is answered 503 and closed.", valueName: "n"))
+    var maxConnections = ServerSettings.defaultMaxConnections
+
+    @Option(help: ArgumentHelp("Pixel memory all decodes may hold at once, as image headers declare it (2 GiB).", valueName: "bytes"))
+    var pixelMemory = PixelMemoryBudget.defaultCapacity
+
+    @Option(help: ArgumentHelp("Seconds a decode waits for pixel memory before its request is answered 503 busy.", valueName: "seconds"))
+    var memoryWait = Double(ServiceLimits().maxMemoryWait.components.seconds)
 
     @Option(help: ArgumentHelp("Seconds between checks for a replaced database file (0: only on SIGHUP).", valueName: "seconds"))
     var reloadInterval = 2.0
@@ -76,18 +101,24 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var limitOptions: LimitOptions
 
     func validate() throws {
-        guard Self.parseAddress(listen) != nil else {
+        guard let address = ListenAddress(listen) else {
             throw ValidationError("--listen must be HOST:PORT with a port from 0 to 65535, not '\(listen)'")
         }
         guard maxBodySize > 0, maxBatch > 0, maxLookup > 0, requestTimeout > 0 else {
             throw ValidationError("--max-body-size, --max-batch, --max-lookup and --request-timeout must be positive")
         }
+        guard maxConnections > 0, pixelMemory > 0, memoryWait >= 0 else {
+            throw ValidationError("--max-connections and --pixel-memory must be positive, --memory-wait 0 or more")
+        }
+        guard (0...256).contains(maxThreshold) else { throw ValidationError("--max-threshold must be from 0 to 256") }
+        guard maxMatchesPerItem > 0 else { throw ValidationError("--max-matches-per-item must be at least 1") }
+        guard (0...100).contains(minQualityFloor) else { throw ValidationError("--min-quality-floor must be from 0 to 100") }
         guard reloadInterval >= 0 else { throw ValidationError("--reload-interval must be 0 or more") }
         if let hashingThreads, hashingThreads < 1 { throw ValidationError("--hashing-threads must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        if keys == nil && !allowOpenAccess, let host = Self.parseAddress(listen)?.host, !Self.isLoopback(host) {
+        if keys == nil && !allowOpenAccess && !address.isLoopback {
             throw ValidationError("without --keys the service runs open: give --keys, listen on a loopback address, or pass --allow-open-access")
         }
     }
@@ -101,7 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "hashdb.serve")
         var settings = ServerSettings(databasePath: db, hashingThreads: hashingThreads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let address = Self.parseAddress(listen)!
+        guard let address = ListenAddress(listen) else { throw ExitCode(2) }
         settings.host = address.host
         settings.port = address.port
         settings.limits.maxBodyBytes = maxBodySize
@@ -109,12 +140,23 @@ struct ServeCommand: AsyncParsableCommand {
         settings.limits.maxLookupHashes = maxLookup
         settings.limits.requestTimeout = .seconds(requestTimeout)
         settings.limits.image = limitOptions.limits
+        settings.maxConnections = maxConnections
+        settings.pixelMemory = PixelMemoryBudget(capacity: pixelMemory)
+        settings.limits.maxMemoryWait = .milliseconds(Int(memoryWait * 1000))
+        settings.limits.maxThreshold = maxThreshold
+        settings.limits.maxMatchesPerItem = maxMatchesPerItem
+        settings.limits.minQualityFloor = minQualityFloor
         settings.reloadPollInterval = reloadInterval > 0 ? .milliseconds(Int(reloadInterval * 1000)) : nil
         do {
             if let keys {
                 settings.keys = try KeyRing(contentsOf: keys)
             } else {
                 logger.warning("no --keys: every route is open to anyone who can reach \(listen)")
+            }
+            if let operatorKeys {
+                settings.operatorKeys = try KeyRing(contentsOf: operatorKeys)
+            } else if keys != nil {
+                logger.notice("no --operator-keys: /metrics and /status are closed")
             }
         } catch {
             StandardError.line("hashdb serve: \(error)")
@@ -132,18 +174,6 @@ struct ServeCommand: AsyncParsableCommand {
         try await buildApplication(settings, store: store, logger: logger).runService()
     }
 
-    static func parseAddress(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            return nil
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
 }
 
 struct KeyCommand: ParsableCommand {

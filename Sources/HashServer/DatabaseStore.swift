@@ -96,6 +96,12 @@ public final class DatabaseStore: Sendable {
         guard problems.isEmpty else {
             throw .failedVerification(path: path, problems: problems)
         }
+        // Counted here, beside the verification, so that no /v1/info walks the entries.
+        do {
+            _ = try database.labelCounts()
+        } catch {
+            throw .failedVerification(path: path, problems: [error.description])
+        }
         return LoadedDatabase(database: database, loadedAt: Date(), identity: identity)
     }
 }

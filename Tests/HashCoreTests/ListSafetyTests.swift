@@ -20,7 +20,7 @@ import TestSupport
         let files = try FileManager.default.contentsOfDirectory(atPath: images).sorted().prefix(4).map { "\(images)/\($0)" }
         for (program, kind) in [("sha256sum", DigestKind.sha256), ("sha1sum", .sha1), ("md5sum", .md5)] {
             for tag in [false, true] {
-                let listed = try Self.run("/usr/bin/\(program)", (tag ? ["--tag"] : []) + files)
+                let listed = String(decoding: try standardOutput(of: "/usr/bin/\(program)", (tag ? ["--tag"] : []) + files), as: UTF8.self)
                 let path = directory.file("\(program)\(tag ? "-tag" : "").txt")
                 try listed.write(toFile: path, atomically: true, encoding: .utf8)
                 #expect(try ListReader.detectFormat(path: path) == .checksums, "\(program) tag \(tag)")
@@ -140,17 +140,5 @@ import TestSupport
         let sound = directory.file("sound.db")
         try ImporterTests.makeNSRL(at: sound, rows: [(Self.sha256, Self.sha1, Self.md5)])
         #expect(try readList(sound).rows.count == 1)
-    }
-
-    static func run(_ program: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }

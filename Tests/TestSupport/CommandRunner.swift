@@ -58,3 +58,17 @@ public enum HashDBCommand {
                       standardError: String(decoding: errorData, as: UTF8.self))
     }
 }
+
+/// Runs another program (coreutils' `sha256sum`, say) and returns its standard output.
+public func standardOutput(of program: String, _ arguments: [String], in directory: URL? = nil) throws -> Data {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return data
+}

@@ -18,16 +18,7 @@ import TestSupport
     @Test func aSha256sumListBuildsDigestsThatMatch() throws {
         let images = TestPaths.fixtures.appendingPathComponent("images/jpeg")
         let files = try FileManager.default.contentsOfDirectory(atPath: images.path).filter { $0.hasSuffix(".jpg") }.sorted()
-        let sums = Process()
-        sums.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        sums.arguments = files
-        sums.currentDirectoryURL = images
-        let pipe = Pipe()
-        sums.standardOutput = pipe
-        try sums.run()
-        let listed = pipe.fileHandleForReading.readDataToEndOfFile()
-        sums.waitUntilExit()
-        try listed.write(to: URL(fileURLWithPath: path("list.sha256")))
+        try standardOutput(of: "/usr/bin/sha256sum", files, in: images).write(to: URL(fileURLWithPath: path("list.sha256")))
 
         let build = try HashDBCommand.run(["build", "-o", path("s.hdb"), path("list.sha256")])
         #expect(build.status == 0, "\(build.standardError)")

@@ -146,8 +146,8 @@ public final class DatabaseBuilder {
         case .removed:
             guard row.hasHash || row.id != nil else { throw RowRejected(reason: "a removal with no sha256, sha1, md5, pdq or id value") }
         case .manifest:
-            guard let manifest = row.manifest, manifest.utf8.count <= maximumManifestLength else {
-                throw RowRejected(reason: "a manifest record without a manifest of at most \(maximumManifestLength) bytes")
+            guard let manifest = row.manifest, manifest.utf8.count <= maximumManifestLength, JSONWriter.isOneJSONObject(manifest) else {
+                throw RowRejected(reason: "a manifest record without a manifest (one JSON object) of at most \(maximumManifestLength) bytes")
             }
         }
         if let id = row.id, id.utf8.count > maximumIDLength {

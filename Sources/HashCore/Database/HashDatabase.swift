@@ -1,4 +1,3 @@
-import Foundation
 /// An open database: an immutable, memory-mapped file (docs/FORMAT.md). A value that can be
 /// shared across threads without locks; the mapping lives as long as any copy of it.
 public struct HashDatabase: Sendable {
@@ -195,7 +194,7 @@ public struct HashDatabase: Sendable {
         if let (view, count) = views[.manifest] {
             // FORMAT.md: UTF-8 JSON, its item count its length; it is shown to users as JSON.
             guard count == view.count, let text = String(validating: view.bytes(0, view.count), as: UTF8.self),
-                (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [String: Any]
+                JSONWriter.isOneJSONObject(text)
             else { throw corrupt("the build manifest is not a JSON object of the length its count gives") }
             manifest = text
         } else {

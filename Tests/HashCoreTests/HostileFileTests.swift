@@ -128,7 +128,7 @@ import Glibc
     }
 
     /// A thousand small zTXt chunks that each inflate to 256 KiB: libpng skips text chunks, so
-    /// what it holds stays small (before, it kept every one: 250 MB).
+    /// what it holds stays small (kept, they would add up to 250 MB inflated).
     @Test func aThousandTextChunksDoNotAccumulate() throws {
         let plain = try [UInt8](Data(contentsOf: TestPaths.fixtures.appendingPathComponent("images/png/rgb8.png")))
         let text = (0..<1_000).flatMap { _ in PNGChunk.make("zTXt", Array("Comment".utf8) + [0, 0] + PNGChunk.zlibZeros(256 << 10)) }

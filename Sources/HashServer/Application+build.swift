@@ -38,7 +38,7 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
         router: router,
         // Connections that send nothing for a minute are closed; a trickled body meets the
         // request's deadline in the routes that read bodies; the connection cap bounds the rest.
-        server: .http1(configuration: .init(additionalChannelHandlers: [connections.handler()], idleTimeout: .seconds(60))),
+        server: .http1(configuration: .init(additionalChannelHandlers: [connections.handler(bodyTimeout: settings.limits.requestTimeout)], idleTimeout: .seconds(60))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "hashdb"),
         services: [hashing, watcher],
         logger: logger)

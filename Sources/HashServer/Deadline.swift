@@ -10,14 +10,12 @@ enum Deadline {
         let race = Race<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
+                let timer = DeadlineTimer.shared.schedule(at: deadline) { race.finish(.failure(APIError.timeout(timeout))) }
                 race.start(continuation,
                            work: Task {
                                do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
                            },
-                           timer: Task {
-                               try? await Task.sleep(until: deadline, clock: .continuous)
-                               race.finish(.failure(APIError.timeout(timeout)))
-                           })
+                           timer: timer)
             }
         } onCancel: {
             race.finish(.failure(CancellationError()))
@@ -34,34 +32,37 @@ enum Deadline {
     private final class Race<T: Sendable>: Sendable {
         private struct State {
             var continuation: CheckedContinuation<T, any Error>?
-            var tasks: [Task<Void, Never>] = []
+            var work: Task<Void, Never>?
+            var timer: DeadlineTimer.Token?
             var outcome: Result<T, any Error>?
         }
 
         private let state = Mutex(State())
 
-        func start(_ continuation: CheckedContinuation<T, any Error>, work: Task<Void, Never>, timer: Task<Void, Never>) {
+        func start(_ continuation: CheckedContinuation<T, any Error>, work: Task<Void, Never>, timer: DeadlineTimer.Token) {
             let early = state.withLock { state -> Result<T, any Error>? in
                 if let outcome = state.outcome { return outcome }
                 state.continuation = continuation
-                state.tasks = [work, timer]
+                state.work = work
+                state.timer = timer
                 return nil
             }
             if let early {
                 work.cancel()
-                timer.cancel()
+                DeadlineTimer.shared.cancel(timer)
                 continuation.resume(with: early)
             }
         }
 
         func finish(_ outcome: Result<T, any Error>) {
-            let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
-                guard state.outcome == nil else { return (nil, []) }
+            let (continuation, work, timer) = state.withLock { state -> (CheckedContinuation<T, any Error>?, Task<Void, Never>?, DeadlineTimer.Token?) in
+                guard state.outcome == nil else { return (nil, nil, nil) }
                 state.outcome = outcome
-                defer { state.continuation = nil; state.tasks = [] }
-                return (state.continuation, state.tasks)
+                defer { state.continuation = nil; state.work = nil; state.timer = nil }
+                return (state.continuation, state.work, state.timer)
             }
-            for task in tasks { task.cancel() }
+            work?.cancel()
+            if let timer { DeadlineTimer.shared.cancel(timer) }
             continuation?.resume(with: outcome)
         }
     }

@@ -46,6 +46,21 @@ import Glibc
         }
     }
 
+    /// A route that answers without reading its body: the connection is still closed once the
+    /// body has not arrived whole by the deadline, instead of being held open by a trickle.
+    @Test func aStalledBodyOnARouteThatDoesNotReadItIsClosedAtTheDeadline() async throws {
+        let fixture = try ServiceFixture()
+        try await fixture.app { $0.limits.requestTimeout = .milliseconds(300) }.test(.live) { client in
+            let port = try #require(client.port)
+            let started = ContinuousClock.now
+            let answer = try await RawConnection.exchange(port: port, send: [
+                "POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n{",
+            ], until: "a marker no answer holds")
+            #expect(answer.contains("HTTP/1.1"), "\(answer)")
+            #expect(ContinuousClock.now - started < .seconds(30), "closed by the body deadline, not the idle timeout")
+        }
+    }
+
     /// Connections over the cap get one 503 and are closed; one that closes makes room.
     @Test func connectionsOverTheCapAreRefused() async throws {
         let fixture = try ServiceFixture()

@@ -68,7 +68,8 @@ public final class DatabaseBuilder {
     private let options: Options
     /// The file this builder writes, when `write` is called.
     public let destination: String
-    private let workDirectory: String
+    private let work: WorkDirectory
+    private var workDirectory: String { work.path }
     private let rowSpill: BufferedFileWriter
     private let links: ExternalSorter<LinkKey>
     private var rowCount = 0
@@ -88,17 +89,13 @@ public final class DatabaseBuilder {
     public init(destination: String, options: Options = Options()) throws {
         self.options = options
         self.destination = destination
-        workDirectory = AtomicFile.temporaryPath(for: destination, kind: "work")
-        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: false)
-        rowSpill = try BufferedFileWriter(path: workDirectory + "/rows.spill", writeBehind: true)
+        work = try WorkDirectory(beside: destination)
+        rowSpill = try BufferedFileWriter(path: work.file("rows.spill"), writeBehind: true)
         // Links fill while rows are read, when no other sort holds memory.
-        links = ExternalSorter(directory: workDirectory, name: "links", memoryBudget: options.memoryBudget * 5 / 8)
-        annotations = AnnotationWriter(directory: workDirectory, memoryBudget: options.memoryBudget / 8)
+        links = ExternalSorter(directory: work.path, name: "links", memoryBudget: options.memoryBudget * 5 / 8)
+        annotations = AnnotationWriter(directory: work.path, memoryBudget: options.memoryBudget / 8)
     }
 
-    deinit {
-        try? FileManager.default.removeItem(atPath: workDirectory)
-    }
 
     public func addManifestInput(_ input: ManifestInput) {
         manifestInputs.append(input)
@@ -306,36 +303,24 @@ public final class DatabaseBuilder {
         }
         try entryWriter.finishSections(labelNames: finalLabels.names)
 
-        // Stages 6 and 7 at once: the digest indexes (from the key stream) and the id index, and
-        // the PDQ table with its near index (from their sorts).
-        progress?(BuildProgress(stage: "writing the indexes"))
-        let idIndex = IDKey.indexWriter(count: entryWriter.idSorter.count, in: output)
-        let keyStreamPath = workDirectory + "/keys.spill"
-        let directory = workDirectory
-        let options = options
-        let (digestSections, pdqCount) = try inParallel({
-            let sections = try DigestIndexWriter.writeAll(keyStreamPath: keyStreamPath, counts: keyCounts, entryOfRow: entryOfRow, directory: directory)
-            try IDKey.writeIndex(from: entryWriter.idSorter, to: idIndex)
-            return sections
-        }, {
-            let pdqTable = try PDQTableWriter(directory: directory)
-            try entryWriter.pdqSorter.forEachSorted { key, _ in
-                try pdqTable.add(hash: key.hash, entry: key.entry, quality: key.quality)
-            }
-            try pdqTable.finish(into: output, nearIndexTables: options.nearIndexTables, memoryBudget: PDQTableWriter.nearIndexMemory(options.memoryBudget))
-            return pdqTable.count
-        })
-        summary.pdqHashes = pdqCount
-        for section in digestSections { try output.place(section) }
-        for (kind, section) in zip(DigestKind.allCases, digestSections) {
-            summary.digests[kind] = section.count
-        }
-        for section in try annotations.finish(directory: workDirectory) { try output.place(section) }
-        let manifest = Array((manifestOverride ?? manifestJSON(summary: summary)).utf8)
-        try output.place(SectionContent(kind: .manifest, count: manifest.count, pieces: [.bytes(manifest)]))
-
-        progress?(BuildProgress(stage: "writing \(path)"))
-        summary.checksum = try output.commit(entryCount: entryCount, createdAt: createdOverride ?? options.createdAt)
+        // Stages 6 and 7: the indexes, the PDQ table from its sort, the rest, the commit.
+        let (counts, checksum) = try IndexStage.finish(
+            output: output, workDirectory: workDirectory, keyCounts: keyCounts, entryOfRow: entryOfRow, entryWriter: entryWriter,
+            annotations: annotations, options: options, entryCount: entryCount, createdAt: createdOverride ?? options.createdAt,
+            destination: path, progress: progress,
+            fillPDQTable: { pdqTable in
+                try entryWriter.pdqSorter.forEachSorted { key, _ in
+                    try pdqTable.add(hash: key.hash, entry: key.entry, quality: key.quality)
+                }
+            },
+            manifest: { counts in
+                summary.pdqHashes = counts.pdqHashes
+                summary.digests = counts.digests
+                return manifestOverride ?? manifestJSON(summary: summary)
+            })
+        summary.pdqHashes = counts.pdqHashes
+        summary.digests = counts.digests
+        summary.checksum = checksum
         return summary
     }
 

@@ -70,7 +70,8 @@ public final class DatabaseMerger {
 
     public let destination: String
     private let options: DatabaseBuilder.Options
-    private let workDirectory: String
+    private let work: WorkDirectory
+    private var workDirectory: String { work.path }
     private var databases: [HashDatabase] = []
     /// Positions in `databases` of the inputs whose checksum `write` still has to check.
     private var unverified: [Int] = []
@@ -82,14 +83,10 @@ public final class DatabaseMerger {
     public init(destination: String, options: DatabaseBuilder.Options = DatabaseBuilder.Options()) throws {
         self.destination = destination
         self.options = options
-        workDirectory = AtomicFile.temporaryPath(for: destination, kind: "work")
-        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: false)
-        annotations = AnnotationWriter(directory: workDirectory, memoryBudget: options.memoryBudget / 4)
+        work = try WorkDirectory(beside: destination)
+        annotations = AnnotationWriter(directory: work.path, memoryBudget: options.memoryBudget / 4)
     }
 
-    deinit {
-        try? FileManager.default.removeItem(atPath: workDirectory)
-    }
 
     /// A directory for working files that lives as long as the merger (a list input built
     /// into a database first goes here).
@@ -232,35 +229,22 @@ public final class DatabaseMerger {
         pages.releaseNow()
         try entryWriter.finishSections(labelNames: rowLabelSets.names)
 
-        // Stages 4 and 5 at once: the digest indexes (from the key stream) and the id index, and
-        // the PDQ table (a merge of the inputs') with its near index.
-        progress?(BuildProgress(stage: "writing the indexes"))
-        let idIndex = IDKey.indexWriter(count: entryWriter.idSorter.count, in: output)
-        let keyStreamPath = workDirectory + "/keys.spill"
-        let directory = workDirectory
-        let (digestSections, pdqCount) = try inParallel({
-            let sections = try DigestIndexWriter.writeAll(keyStreamPath: keyStreamPath, counts: keyCounts, entryOfRow: entryOfNode, directory: directory)
-            try IDKey.writeIndex(from: entryWriter.idSorter, to: idIndex)
-            return sections
-        }, {
-            let pdqTable = try PDQTableWriter(directory: directory)
-            try self.mergePDQTables(union: union, entryOfNode: entryOfNode, into: pdqTable)
-            try pdqTable.finish(into: output, nearIndexTables: self.options.nearIndexTables, memoryBudget: PDQTableWriter.nearIndexMemory(self.options.memoryBudget))
-            return pdqTable.count
-        })
-        summary.pdqHashes = pdqCount
-        for section in digestSections { try output.place(section) }
-        for (kind, section) in zip(DigestKind.allCases, digestSections) {
-            summary.digests[kind] = section.count
-        }
-        let annotationSections = try annotations.finish(directory: workDirectory)
-        summary.allowEntries = annotationSections.first { $0.kind == .allowlist }?.count ?? 0
-        for section in annotationSections { try output.place(section) }
-        let manifest = Array(manifestJSON(operation: operation, summary: summary).utf8)
-        try output.place(SectionContent(kind: .manifest, count: manifest.count, pieces: [.bytes(manifest)]))
-
-        progress?(BuildProgress(stage: "writing \(destination)"))
-        summary.checksum = try output.commit(entryCount: entryOfNode.entryCount, createdAt: options.createdAt)
+        // Stages 4 and 5: the indexes, the PDQ table merged from the inputs', the rest, the commit.
+        let (counts, checksum) = try IndexStage.finish(
+            output: output, workDirectory: workDirectory, keyCounts: keyCounts, entryOfRow: entryOfNode, entryWriter: entryWriter,
+            annotations: annotations, options: options, entryCount: entryOfNode.entryCount, createdAt: options.createdAt,
+            destination: destination, progress: progress,
+            fillPDQTable: { pdqTable in try self.mergePDQTables(union: union, entryOfNode: entryOfNode, into: pdqTable) },
+            manifest: { counts in
+                summary.pdqHashes = counts.pdqHashes
+                summary.digests = counts.digests
+                summary.allowEntries = counts.allowEntries
+                return manifestJSON(operation: operation, summary: summary)
+            })
+        summary.pdqHashes = counts.pdqHashes
+        summary.digests = counts.digests
+        summary.allowEntries = counts.allowEntries
+        summary.checksum = checksum
         summary.allowlistedEntries = try HashDatabase.open(path: destination).allowlistedEntryCount()
         return summary
     }
@@ -397,265 +381,4 @@ private final class LockedSet: @unchecked Sendable {
         defer { lock.unlock() }
         return found
     }
-}
-
-/// The inputs' label names, and which input entries a source filter leaves out.
-struct InputLabels {
-    /// Per input, each label id's name.
-    let names: [[String]]
-    /// Per input, the length of its label sets section in words.
-    let labelSetWords: [Int]
-    let filter: DatabaseMerger.SourceFilter
-    private let databases: [HashDatabase]
-
-    init(databases: [HashDatabase], filter: DatabaseMerger.SourceFilter) throws {
-        self.databases = databases
-        self.filter = filter
-        labelSetWords = databases.map(\.labelSets.wordCount)
-        names = try databases.map { database in
-            try (0..<database.labels.count).map { label throws(DatabaseError) in
-                guard let name = database.labels.string(label) else {
-                    throw .corrupt(path: database.path, detail: "label \(label) is missing or not UTF-8")
-                }
-                return name
-            }
-        }
-    }
-
-    /// The label set at `offset` of input `input`: its category and source names, the
-    /// dropped sources taken off.
-    func set(input: Int, offset: Int) throws(DatabaseError) -> (categories: [String], sources: [String]) {
-        guard let set = databases[input].labelSets.set(at: offset) else {
-            throw .corrupt(path: databases[input].path, detail: "a label set at \(offset) runs outside its section")
-        }
-        func named(_ ids: [Int]) throws(DatabaseError) -> [String] {
-            var result: [String] = []
-            for id in ids {
-                guard id < names[input].count else { throw .corrupt(path: databases[input].path, detail: "label \(id) does not exist") }
-                result.append(names[input][id])
-            }
-            return result
-        }
-        return (try named(set.categories), try named(set.sources).filter { !filter.drop.contains($0) })
-    }
-
-    /// The input entries (as nodes) the filter leaves out, and how many; nil without a filter.
-    func excludedNodes() throws -> (nodes: NodeSet, count: Int)? {
-        guard !filter.isEmpty else { return nil }
-        let bases = DatabaseUnion.bases(of: databases)
-        var nodes = NodeSet(count: databases.reduce(0) { $0 + $1.entryCount })
-        var count = 0
-        for (input, database) in databases.enumerated() {
-            var decisions: [Int: Bool] = [:]
-            for entry in 0..<database.entryCount {
-                let offset = try database.entryRecord(entry).labelSet
-                let excluded: Bool
-                if let known = decisions[offset] {
-                    excluded = known
-                } else {
-                    guard let set = database.labelSets.set(at: offset) else {
-                        throw DatabaseError.corrupt(path: database.path, detail: "a label set at \(offset) runs outside its section")
-                    }
-                    let sources = set.sources.compactMap { $0 < names[input].count ? names[input][$0] : nil }
-                    excluded = (!filter.keep.isEmpty && !sources.contains(where: filter.keep.contains))
-                        || (!filter.drop.isEmpty && !sources.isEmpty && sources.allSatisfy(filter.drop.contains))
-                    decisions[offset] = excluded
-                }
-                if excluded {
-                    nodes.insert(bases[input] + entry)
-                    count += 1
-                }
-            }
-        }
-        return (nodes, count)
-    }
-}
-
-/// The label sets of the input entries a merge keeps, renamed into the output's labels.
-struct LabelSetTable {
-    let labels: InputLabels
-    /// For every input's label set word offset, the index of its set among the used ones
-    /// (-1: unused); the inputs' offsets laid end to end, input i's from `bases[i]`.
-    private var used: [Int32]
-    private let bases: [Int]
-    private var usedOrder: [(input: Int, offset: Int)] = []
-
-    init(labels: InputLabels) {
-        self.labels = labels
-        var bases: [Int] = []
-        var total = 0
-        for count in labels.labelSetWords {
-            bases.append(total)
-            total += count
-        }
-        self.bases = bases
-        used = [Int32](repeating: -1, count: total)
-    }
-
-    mutating func markUsed(input: Int, labelSet offset: Int) throws(InputEntryError) {
-        guard offset >= 0 && offset < labels.labelSetWords[input] else {
-            throw InputEntryError(input: input, detail: "a label set at \(offset) runs outside its section")
-        }
-        let slot = bases[input] + offset
-        guard used[slot] < 0 else { return }
-        used[slot] = Int32(usedOrder.count)
-        usedOrder.append((input, offset))
-    }
-
-    struct Result {
-        /// The output's label names, in byte order.
-        let names: [String]
-        /// Each used set in output label ids.
-        let sets: [RowLabelSet]
-        fileprivate let used: [Int32]
-        fileprivate let bases: [Int]
-
-        /// The row label set of input `input`'s label set at `offset` (one that was marked used).
-        func rowLabelSet(input: Int, offset: Int) -> UInt32 {
-            UInt32(used[bases[input] + offset])
-        }
-    }
-
-    func finish() throws -> Result {
-        var named: [(categories: [String], sources: [String])] = []
-        var all = Set<[UInt8]>()
-        for (input, offset) in usedOrder {
-            let set = try labels.set(input: input, offset: offset)
-            named.append(set)
-            for name in set.categories + set.sources { all.insert(Array(name.utf8)) }
-        }
-        let names = all.sorted { $0.lexicographicallyPrecedes($1) }
-        var idOf: [[UInt8]: UInt32] = [:]
-        for (index, name) in names.enumerated() { idOf[name] = UInt32(index) }
-        let sets = named.map { set in
-            RowLabelSet(categories: Array(Set(set.categories.map { idOf[Array($0.utf8)]! })).sorted(),
-                        sources: Array(Set(set.sources.map { idOf[Array($0.utf8)]! })).sorted())
-        }
-        return Result(names: names.map { String(decoding: $0, as: UTF8.self) }, sets: sets, used: used, bases: bases)
-    }
-}
-
-/// The nodes of a range of entries, grouped by the entry they became: a counting sort on
-/// their entry numbers (one pass over all nodes a range).
-struct NodeGroups {
-    let entries: Range<Int>
-    /// Entry `entries.lowerBound + e`'s nodes are `nodes[starts[e] ..< starts[e + 1]]`, ascending.
-    private let starts: [UInt32]
-    private let nodes: [UInt32]
-
-    /// None (to let go of the memory).
-    init() {
-        entries = 0..<0
-        starts = [0]
-        nodes = []
-    }
-
-    init(entryOfNode: EntryNumbering, entries: Range<Int>) {
-        self.entries = entries
-        let low = UInt32(entries.lowerBound)
-        let width = UInt32(entries.count)
-        var starts = [UInt32](repeating: 0, count: entries.count + 1)
-        for entry in entryOfNode.entries where entry &- low < width { starts[Int(entry - low) + 1] += 1 }
-        for index in 1..<starts.count { starts[index] += starts[index - 1] }
-        var next = starts
-        var nodes = [UInt32](repeating: 0, count: Int(starts.last!))
-        for (node, entry) in entryOfNode.entries.enumerated() where entry &- low < width {
-            nodes[Int(next[Int(entry - low)])] = UInt32(node)
-            next[Int(entry - low)] += 1
-        }
-        self.starts = starts
-        self.nodes = nodes
-    }
-
-    func nodes(of entry: Int) -> ArraySlice<UInt32> {
-        let slot = entry - entries.lowerBound
-        return nodes[Int(starts[slot])..<Int(starts[slot + 1])]
-    }
-}
-
-/// Runs two independent stages at once: `first` on a thread of its own, `second` on the
-/// caller's. Returns when both have; rethrows the first's error, then the second's.
-func inParallel<A, B>(_ first: () throws -> A, _ second: () throws -> B) throws -> (A, B) {
-    try withoutActuallyEscaping(first) { first in
-        let task = ThreadTask(first)
-        let thread = Thread { task.run() }
-        thread.stackSize = 8 << 20
-        thread.start()
-        let secondResult = Result { try second() }
-        return (try task.wait(), try secondResult.get())
-    }
-}
-
-/// A body run on another thread and its result. The body and the result are touched only by
-/// that thread until it signals `done`, and by the caller only after waiting on `done`: that
-/// makes the @unchecked Sendable sound. The body is let go before the signal, so that it does
-/// not outlive `withoutActuallyEscaping`.
-private final class ThreadTask<A>: @unchecked Sendable {
-    private var body: (() throws -> A)?
-    private var result: Result<A, Error>?
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ body: @escaping () throws -> A) {
-        self.body = body
-    }
-
-    func run() {
-        result = Result { try body!() }
-        body = nil
-        done.signal()
-    }
-
-    func wait() throws -> A {
-        done.wait()
-        return try result!.get()
-    }
-}
-
-/// The entry records and ids of one input, held apart from its database value (they are
-/// plain views: reading them retains nothing).
-struct InputEntries {
-    /// The input's position among the merger's inputs (errors name its file through it).
-    let input: Int
-    let entries: EntryTable
-    let ids: StringPool
-
-    init(database: HashDatabase, input: Int) {
-        self.input = input
-        entries = database.entries
-        ids = database.ids
-    }
-
-    func record(_ entry: Int) throws(InputEntryError) -> EntryTable.Record {
-        guard let record = entries.record(entry) else {
-            throw InputEntryError(input: input, detail: "entry \(entry) does not exist (\(entries.count) entries)")
-        }
-        return record
-    }
-
-    /// One spilled row per id of the entry (one without an id when its id was made up: the
-    /// merged entry makes its own).
-    func appendRows(of entry: Int, labelSet: (Int) -> UInt32, to rows: inout [SpilledRow], ids arena: ByteBuffer) throws {
-        let record = try record(entry)
-        let added = record.added == 0 ? nil : record.added
-        let set = labelSet(record.labelSet)
-        guard !record.hasGeneratedID, record.idCount > 0 else {
-            rows.append(SpilledRow(labelSet: set, added: added))
-            return
-        }
-        for offset in 0..<record.idCount {
-            guard let id = ids.bytes(record.firstID + offset) else {
-                throw InputEntryError(input: input, detail: "entry \(entry) refers to id \(record.firstID + offset), which is missing")
-            }
-            let start = arena.count
-            arena.append(id)
-            rows.append(SpilledRow(labelSet: set, added: added, id: start..<arena.count))
-        }
-    }
-}
-
-/// A damaged input entry, named by the input's position (turned into a `DatabaseError`
-/// naming the file by the merger).
-struct InputEntryError: Error {
-    let input: Int
-    let detail: String
 }

@@ -190,37 +190,22 @@ extension HashDatabase {
     /// has one and the threshold is within its range, by a scan otherwise.
     public func nearHits(_ variants: [(PDQHash, DihedralTransform)], threshold: Int, minQuality: Int,
                          scratch: NearIndex.Scratch? = nil) -> [NearHit] {
-        var best: [Int: NearHit] = [:]
-        func consider(position: Int, distance: Int, transform: DihedralTransform) {
-            if let quality = pdq.quality(position), quality < minQuality { return }
-            let entry = pdq.entry(position)
-            if let known = best[entry], (known.distance, known.transform.rawValue) <= (distance, transform.rawValue) { return }
-            best[entry] = NearHit(entry: entry, distance: distance, transform: transform)
-        }
-        if let near, threshold >= 0, threshold <= NearIndex.maximumRadius,
+        guard let near, threshold >= 0, threshold <= NearIndex.maximumRadius,
             let hits = near.search(variants.map(\.0), radius: threshold, table: pdq, scratch: scratch ?? NearIndex.Scratch())
-        {
-            for hit in hits {
-                // The index lists each distinct hash once: its equal neighbours follow it.
-                let hash = pdq.hash(hit.position)
-                var position = hit.position
-                while position < pdq.count && pdq.hash(position) == hash {
-                    consider(position: position, distance: hit.distance, transform: variants[hit.variant].1)
-                    position += 1
-                }
-            }
-        } else {
-            for position in 0..<pdq.count {
-                let stored = pdq.hash(position)
-                for (hash, transform) in variants {
-                    let distance = stored.distance(to: hash)
-                    if distance <= threshold {
-                        consider(position: position, distance: distance, transform: transform)
-                    }
-                }
+        else {
+            return nearHitsByScan(variants, threshold: threshold, minQuality: minQuality)
+        }
+        var best = ClosestHits(table: pdq, minQuality: minQuality)
+        for hit in hits {
+            // The index lists each distinct hash once: its equal neighbours follow it.
+            let hash = pdq.hash(hit.position)
+            var position = hit.position
+            while position < pdq.count && pdq.hash(position) == hash {
+                best.consider(position: position, distance: hit.distance, transform: variants[hit.variant].1)
+                position += 1
             }
         }
-        return best.values.sorted { ($0.distance, $0.entry) < ($1.distance, $1.entry) }
+        return best.sorted
     }
 
     /// `nearHits` for many queries at once (a scan, a batch of uploads): the index's working
@@ -232,18 +217,39 @@ extension HashDatabase {
 
     /// A scan of every stored hash, whatever the file holds: what the index must agree with.
     public func nearHitsByScan(_ variants: [(PDQHash, DihedralTransform)], threshold: Int, minQuality: Int) -> [NearHit] {
-        var best: [Int: NearHit] = [:]
+        var best = ClosestHits(table: pdq, minQuality: minQuality)
         for position in 0..<pdq.count {
-            if let quality = pdq.quality(position), quality < minQuality { continue }
             let stored = pdq.hash(position)
             for (hash, transform) in variants {
                 let distance = stored.distance(to: hash)
-                guard distance <= threshold else { continue }
-                let entry = pdq.entry(position)
-                if let known = best[entry], (known.distance, known.transform.rawValue) <= (distance, transform.rawValue) { continue }
-                best[entry] = NearHit(entry: entry, distance: distance, transform: transform)
+                if distance <= threshold {
+                    best.consider(position: position, distance: distance, transform: transform)
+                }
             }
         }
-        return best.values.sorted { ($0.distance, $0.entry) < ($1.distance, $1.entry) }
+        return best.sorted
     }
+}
+
+/// The closest hit of each entry among PDQ table rows (smallest distance, then the first
+/// transform in the reference's order), rows of known quality under `minQuality` left out.
+struct ClosestHits {
+    let table: PDQTable
+    let minQuality: Int
+    private var best: [Int: HashDatabase.NearHit] = [:]
+
+    init(table: PDQTable, minQuality: Int) {
+        self.table = table
+        self.minQuality = minQuality
+    }
+
+    mutating func consider(position: Int, distance: Int, transform: DihedralTransform) {
+        if let quality = table.quality(position), quality < minQuality { return }
+        let entry = table.entry(position)
+        if let known = best[entry], (known.distance, known.transform.rawValue) <= (distance, transform.rawValue) { return }
+        best[entry] = HashDatabase.NearHit(entry: entry, distance: distance, transform: transform)
+    }
+
+    /// Closest first, then by entry.
+    var sorted: [HashDatabase.NearHit] { best.values.sorted { ($0.distance, $0.entry) < ($1.distance, $1.entry) } }
 }

@@ -226,10 +226,8 @@ public final class DuplicateScanner {
     }
 
     private func withTemporaryDirectory(_ body: (String) throws -> Void) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hashdb-scan-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try body(directory)
+        let work = try WorkDirectory(temporaryFor: "scan")
+        try body(work.path)
     }
 }
 

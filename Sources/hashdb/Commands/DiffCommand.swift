@@ -44,11 +44,9 @@ struct DiffCommand: ParsableCommand {
             StandardError.line("hashdb diff: \(error)")
             throw ExitCode(2)
         }
-        let workDirectory = NSTemporaryDirectory() + "hashdb-diff-\(getpid())-\(Int.random(in: 0..<Int.max))"
-        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+        let work = try WorkDirectory(temporaryFor: "diff")
         let output = StandardOutput()
-        let summary = try DatabaseDiff.compare(old: before, new: after, workDirectory: workDirectory) { item in
+        let summary = try DatabaseDiff.compare(old: before, new: after, workDirectory: work.path) { item in
             guard list else { return }
             output.writeLine(Self.json(item))
         }

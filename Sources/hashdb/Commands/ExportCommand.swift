@@ -60,10 +60,8 @@ struct ExportCommand: ParsableCommand {
         }
         for row in ExportedEntry.rows(of: allows) { try sink.write(ListWriter.line(row, format: format)) }
 
-        let workDirectory = AtomicFile.temporaryPath(for: output ?? (NSTemporaryDirectory() + "hashdb-export"), kind: "work")
-        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
-        try database.forEachExportedEntry(workDirectory: workDirectory, memoryBudget: memory << 20) { entry in
+        let work = try output.map { try WorkDirectory(beside: $0) } ?? WorkDirectory(temporaryFor: "export")
+        try database.forEachExportedEntry(workDirectory: work.path, memoryBudget: memory << 20) { entry in
             for row in entry.rows() { try sink.write(ListWriter.line(row, format: format)) }
         }
         try sink.close()

@@ -1,0 +1,145 @@
+import CShims
+import Foundation
+
+/// Stage 5 of a build: writes entries, their ids and label sets, and queues their PDQ hashes
+/// and id hashes for sorting.
+final class EntryWriter {
+    private let output: DatabaseOutput
+    private let expectedEntries: Int
+    private let rowLabelSets: [RowLabelSet]
+    private let labelMapping: [UInt32]
+    private let canonicalKeys: CanonicalKeyReader
+    private let entries: BufferedFileWriter
+    private let idOffsets: BufferedFileWriter
+    private let idData: BufferedFileWriter
+    let pdqSorter: ExternalSorter<PDQKey>
+    let idSorter: ExternalSorter<IDKey>
+    private var labelSetWords: [UInt32] = []
+    private var labelSetOffsets: [EntryLabelSet: UInt32] = [:]
+    private var lastLabelSet: (set: EntryLabelSet, offset: UInt32)?
+    private var merger = RowMerger()
+    /// For an entry of one row, its label set is that row's: resolved once per row label set.
+    private var offsetOfRowLabelSet: [UInt32?]
+    private var entryCount = 0
+    private var idCount = 0
+
+    /// `pdqMemory` and `idMemory` are the budgets of the PDQ and id sorts (a merge, which
+    /// gathers PDQ hashes otherwise, gives the ids all of it).
+    /// The entries section (`entryCount` records) is placed in `output` at once; the others
+    /// are gathered in `directory` and placed by `finishSections`.
+    init(directory: String, output: DatabaseOutput, entryCount: Int, pdqMemory: Int, idMemory: Int, rowLabelSets: [RowLabelSet],
+         labelMapping: [UInt32], canonicalKeys: CanonicalKeyReader) throws {
+        self.rowLabelSets = rowLabelSets
+        self.labelMapping = labelMapping
+        self.canonicalKeys = canonicalKeys
+        self.output = output
+        expectedEntries = entryCount
+        entries = output.writer(at: output.reserve(.entries, count: entryCount, length: entryCount * DatabaseFormat.entryRecordSize),
+                                bufferSize: 4 << 20)
+        idOffsets = try BufferedFileWriter(path: directory + "/id-offsets.part", writeBehind: true)
+        idData = try BufferedFileWriter(path: directory + "/id-data.part", writeBehind: true)
+        pdqSorter = ExternalSorter(directory: directory, name: "pdq", memoryBudget: pdqMemory)
+        idSorter = ExternalSorter(directory: directory, name: "ids", memoryBudget: idMemory)
+        offsetOfRowLabelSet = Array(repeating: nil, count: rowLabelSets.count)
+        try idOffsets.writeLittleEndian(UInt64(0))
+    }
+
+    /// Writes entry `entry` (entries come in order) from its rows, whose ids are in `ids`.
+    func write(entry: Int, rows: [SpilledRow], ids: ByteBuffer) throws {
+        precondition(entry == entryCount, "entries are written in order")
+        entryCount += 1
+        let firstID = idCount
+        if rows.count == 1 {
+            // Most entries come from one row: nothing to merge.
+            let row = rows[0]
+            if let id = row.id {
+                try addID(UnsafeRawBufferPointer(rebasing: ids.bytes[id]), entry: entry)
+            } else {
+                try addID(Array(try canonicalKeys.key(forEntry: entry).utf8), entry: entry)
+            }
+            if let pdq = row.pdq {
+                try pdqSorter.add(PDQKey(hash: pdq.bits, entry: UInt32(entry), quality: row.quality.map(UInt8.init) ?? DatabaseFormat.unknownQuality))
+            }
+            try writeRecord(added: row.added == 0 ? nil : row.added, firstID: firstID, labelOffset: labelSetOffset(forRowSet: Int(row.labelSet)),
+                            generatedID: row.id == nil)
+            return
+        }
+        merger.merge(rows, ids: ids, labelSets: rowLabelSets, labelMapping: labelMapping)
+        if merger.ids.isEmpty {
+            try addID(Array(try canonicalKeys.key(forEntry: entry).utf8), entry: entry)
+        }
+        for id in merger.ids {
+            try addID(UnsafeRawBufferPointer(rebasing: ids.bytes[id]), entry: entry)
+        }
+        for (hash, quality) in merger.pdqs {
+            try pdqSorter.add(PDQKey(hash: hash.bits, entry: UInt32(entry), quality: quality < 0 ? DatabaseFormat.unknownQuality : UInt8(quality)))
+        }
+        try writeRecord(added: merger.added, firstID: firstID, labelOffset: labelSetOffset(categories: merger.categories, sources: merger.sources),
+                        generatedID: merger.ids.isEmpty)
+    }
+
+    private func writeRecord(added: Int64?, firstID: Int, labelOffset: UInt32, generatedID: Bool) throws(FileIOError) {
+        try entries.writeLittleEndian(added ?? 0)
+        try entries.writeLittleEndian(UInt32(firstID))
+        try entries.writeLittleEndian(UInt32(idCount - firstID))
+        try entries.writeLittleEndian(labelOffset)
+        try entries.writeLittleEndian(generatedID ? DatabaseFormat.generatedIDFlag : 0)
+    }
+
+    private func addID(_ id: UnsafeRawBufferPointer, entry: Int) throws {
+        try idData.write(id)
+        try idOffsets.writeLittleEndian(UInt64(idData.size))
+        try idSorter.add(IDKey(hash: DatabaseFormat.idHash(id), entry: UInt32(entry)))
+        idCount += 1
+    }
+
+    private func addID(_ id: [UInt8], entry: Int) throws {
+        try id.withUnsafeBytes { try addID($0, entry: entry) }
+    }
+
+    private func labelSetOffset(forRowSet rowSet: Int) -> UInt32 {
+        if let known = offsetOfRowLabelSet[rowSet] { return known }
+        let set = rowLabelSets[rowSet]
+        let offset = labelSetOffset(EntryLabelSet(categories: set.categories.map { labelMapping[Int($0)] }.sorted(),
+                                                  sources: set.sources.map { labelMapping[Int($0)] }.sorted()))
+        offsetOfRowLabelSet[rowSet] = offset
+        return offset
+    }
+
+    private func labelSetOffset(categories: [UInt32], sources: [UInt32]) -> UInt32 {
+        // Consecutive entries often share their labels: the last answer is checked first.
+        if let last = lastLabelSet, last.set.categories == categories, last.set.sources == sources { return last.offset }
+        let offset = labelSetOffset(EntryLabelSet(categories: categories, sources: sources))
+        lastLabelSet = (EntryLabelSet(categories: categories, sources: sources), offset)
+        return offset
+    }
+
+    private func labelSetOffset(_ set: EntryLabelSet) -> UInt32 {
+        if let known = labelSetOffsets[set] { return known }
+        let offset = UInt32(labelSetWords.count)
+        labelSetOffsets[set] = offset
+        labelSetWords += [UInt32(set.categories.count), UInt32(set.sources.count)] + set.categories + set.sources
+        return offset
+    }
+
+    /// Closes the files; returns the entries, id strings, label strings and label sets sections.
+    /// Closes the entries and places the id strings, label strings and label sets.
+    func finishSections(labelNames: [String]) throws {
+        guard entryCount == expectedEntries else {
+            throw InputError(file: output.destination, reason: "wrote \(entryCount) entries of \(expectedEntries)")
+        }
+        try entries.close()
+        try idOffsets.close()
+        try idData.close()
+        // The sorts' buffers go before the index stage, which reads them, allocates its own.
+        try pdqSorter.finishInput()
+        try idSorter.finishInput()
+        var labelSetBytes = LittleEndianBytes()
+        for word in labelSetWords { labelSetBytes.u32(word) }
+        try output.place(SectionContent(kind: .idStrings, count: idCount, pieces: [
+            .bytes(DatabaseBuilder.poolHeader(count: idCount, bytes: idData.size)), .file(idOffsets.path), .file(idData.path),
+        ]))
+        try output.place(DatabaseBuilder.stringPoolSection(.labelStrings, labelNames))
+        try output.place(SectionContent(kind: .labelSets, count: labelSetWords.count, pieces: [.bytes(labelSetBytes.bytes)]))
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// The nodes of a range of entries, grouped by the entry they became: a counting sort on
+/// their entry numbers (one pass over all nodes a range).
+struct NodeGroups {
+    let entries: Range<Int>
+    /// Entry `entries.lowerBound + e`'s nodes are `nodes[starts[e] ..< starts[e + 1]]`, ascending.
+    private let starts: [UInt32]
+    private let nodes: [UInt32]
+
+    /// None (to let go of the memory).
+    init() {
+        entries = 0..<0
+        starts = [0]
+        nodes = []
+    }
+
+    init(entryOfNode: EntryNumbering, entries: Range<Int>) {
+        self.entries = entries
+        let low = UInt32(entries.lowerBound)
+        let width = UInt32(entries.count)
+        var starts = [UInt32](repeating: 0, count: entries.count + 1)
+        for entry in entryOfNode.entries where entry &- low < width { starts[Int(entry - low) + 1] += 1 }
+        for index in 1..<starts.count { starts[index] += starts[index - 1] }
+        var next = starts
+        var nodes = [UInt32](repeating: 0, count: Int(starts.last!))
+        for (node, entry) in entryOfNode.entries.enumerated() where entry &- low < width {
+            nodes[Int(next[Int(entry - low)])] = UInt32(node)
+            next[Int(entry - low)] += 1
+        }
+        self.starts = starts
+        self.nodes = nodes
+    }
+
+    func nodes(of entry: Int) -> ArraySlice<UInt32> {
+        let slot = entry - entries.lowerBound
+        return nodes[Int(starts[slot])..<Int(starts[slot + 1])]
+    }
+}
+
+/// The entry records and ids of one input, held apart from its database value (they are
+/// plain views: reading them retains nothing).
+struct InputEntries {
+    /// The input's position among the merger's inputs (errors name its file through it).
+    let input: Int
+    let entries: EntryTable
+    let ids: StringPool
+
+    init(database: HashDatabase, input: Int) {
+        self.input = input
+        entries = database.entries
+        ids = database.ids
+    }
+
+    func record(_ entry: Int) throws(InputEntryError) -> EntryTable.Record {
+        guard let record = entries.record(entry) else {
+            throw InputEntryError(input: input, detail: "entry \(entry) does not exist (\(entries.count) entries)")
+        }
+        return record
+    }
+
+    /// One spilled row per id of the entry (one without an id when its id was made up: the
+    /// merged entry makes its own).
+    func appendRows(of entry: Int, labelSet: (Int) -> UInt32, to rows: inout [SpilledRow], ids arena: ByteBuffer) throws {
+        let record = try record(entry)
+        let added = record.added == 0 ? nil : record.added
+        let set = labelSet(record.labelSet)
+        guard !record.hasGeneratedID, record.idCount > 0 else {
+            rows.append(SpilledRow(labelSet: set, added: added))
+            return
+        }
+        for offset in 0..<record.idCount {
+            guard let id = ids.bytes(record.firstID + offset) else {
+                throw InputEntryError(input: input, detail: "entry \(entry) refers to id \(record.firstID + offset), which is missing")
+            }
+            let start = arena.count
+            arena.append(id)
+            rows.append(SpilledRow(labelSet: set, added: added, id: start..<arena.count))
+        }
+    }
+}
+
+/// A damaged input entry, named by the input's position (turned into a `DatabaseError`
+/// naming the file by the merger).
+struct InputEntryError: Error {
+    let input: Int
+    let detail: String
+}

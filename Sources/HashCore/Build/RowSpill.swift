@@ -1,0 +1,91 @@
+import CShims
+import Foundation
+
+/// What the builder keeps of a row until its entry is written.
+struct SpilledRow {
+    var labelSet: UInt32
+    var added: Int64?
+    var pdq: PDQHash?
+    var quality: Int?
+    /// Where the id's bytes are in the arena `decode` was given.
+    var id: Range<Int>?
+
+    private static let hasAdded: UInt8 = 1, hasPDQ: UInt8 = 2, hasQuality: UInt8 = 4, hasID: UInt8 = 8
+
+    /// Appends one row as a 4-byte length, then flags, quality, label set, and the optional
+    /// added time, PDQ hash and id.
+    static func write(labelSet: UInt32, added: Int64?, pdq: PDQHash?, quality: Int?, id: String?, to writer: BufferedFileWriter) throws(FileIOError) {
+        var flags: UInt8 = 0
+        var length = 6
+        if added != nil { flags |= hasAdded; length += 8 }
+        if pdq != nil { flags |= hasPDQ; length += 32 }
+        if quality != nil { flags |= hasQuality }
+        let idLength = id?.utf8.count ?? 0
+        if id != nil { flags |= hasID; length += 2 + idLength }
+        try writer.writeLittleEndian(UInt32(length))
+        try writer.write(value: (flags, UInt8(quality ?? 0)))
+        try writer.writeLittleEndian(labelSet)
+        if let added { try writer.writeLittleEndian(added) }
+        if let pdq { try writer.write(value: (pdq.bits.w0.bigEndian, pdq.bits.w1.bigEndian, pdq.bits.w2.bigEndian, pdq.bits.w3.bigEndian)) }
+        if var id {
+            try writer.write(value: UInt16(idLength).littleEndian)
+            let result = id.withUTF8 { bytes in Result { () throws(FileIOError) in try writer.write(UnsafeRawBufferPointer(bytes)) } }
+            try result.get()
+        }
+    }
+
+    /// The label set of a row as `readBytes` returns it.
+    static func labelSet(in bytes: UnsafeRawBufferPointer) -> UInt32 {
+        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+    }
+
+    /// The id of a row as `readBytes` returns it, without decoding the rest.
+    static func id(in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let flags = bytes[0]
+        guard flags & hasID != 0 else { return nil }
+        var offset = 6
+        if flags & hasAdded != 0 { offset += 8 }
+        if flags & hasPDQ != 0 { offset += 32 }
+        let length = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        return UnsafeRawBufferPointer(rebasing: bytes[(offset + 2)..<(offset + 2 + length)])
+    }
+
+    static func readBytes(from reader: BufferedFileReader) throws -> UnsafeRawBufferPointer {
+        guard let head = try reader.read(4) else {
+            throw FileIOError(path: reader.path, operation: "read (rows end early)", errno: .ioError)
+        }
+        let length = Int(UInt32(littleEndian: head.loadUnaligned(as: UInt32.self)))
+        guard let bytes = try reader.read(length) else {
+            throw FileIOError(path: reader.path, operation: "read (row cut short)", errno: .ioError)
+        }
+        return bytes
+    }
+
+    /// Reads a row; its id's bytes are appended to `ids`.
+    static func decode(_ bytes: UnsafeRawBufferPointer, ids: ByteBuffer) throws -> SpilledRow {
+        let flags = bytes[0]
+        var offset = 2
+        let labelSet = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        offset += 4
+        var row = SpilledRow(labelSet: labelSet)
+        if flags & hasAdded != 0 {
+            row.added = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+            offset += 8
+        }
+        if flags & hasPDQ != 0 {
+            row.pdq = PDQHash(bits: Bytes32(loadingFrom: bytes.baseAddress! + offset))
+            offset += 32
+        }
+        if flags & hasQuality != 0 {
+            row.quality = Int(bytes[1])
+        }
+        if flags & hasID != 0 {
+            let length = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+            offset += 2
+            let start = ids.count
+            ids.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
+            row.id = start..<ids.count
+        }
+        return row
+    }
+}

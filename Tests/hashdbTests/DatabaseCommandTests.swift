@@ -175,4 +175,24 @@ import TestSupport
         #expect(failed.status == 2)
         #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == before)
     }
+
+    /// `sha256sum *.jpg > list.sha256; hashdb build -o s.hdb list.sha256`, then a query of a
+    /// listed file: it matches by SHA-256, and no PDQ hash was made of a digest.
+    @Test func aSha256sumListBuildsDigestsThatMatch() throws {
+        let images = TestPaths.fixtures.appendingPathComponent("images/jpeg")
+        let files = try FileManager.default.contentsOfDirectory(atPath: images.path).filter { $0.hasSuffix(".jpg") }.sorted()
+        try standardOutput(of: "/usr/bin/sha256sum", files, in: images).write(to: URL(fileURLWithPath: directory.appendingPathComponent("list.sha256").path))
+
+        let build = try HashDBCommand.run(["build", "-o", directory.appendingPathComponent("s.hdb").path, directory.appendingPathComponent("list.sha256").path])
+        #expect(build.status == 0, "\(build.standardError)")
+        #expect(build.standardError.contains("sha256 \(files.count)"), "\(build.standardError)")
+        #expect(build.standardError.contains("pdq 0"), "\(build.standardError)")
+        let query = try HashDBCommand.run(["query", "--db", directory.appendingPathComponent("s.hdb").path, images.appendingPathComponent(files[0]).path])
+        #expect(query.status == 0, "\(query.standardOutput)")
+        let match = try #require((query.records.first?["matches"] as? [[String: Any]])?.first)
+        #expect(match["kind"] as? String == "sha256" && match["id"] as? String == files[0])
+        // Forced the other way, the same file is a PDQ list (the user said so).
+        let forced = try HashDBCommand.run(["build", "-o", directory.appendingPathComponent("p.hdb").path, "--format", "pdq", directory.appendingPathComponent("list.sha256").path])
+        #expect(forced.status == 0 && forced.standardError.contains("pdq \(files.count)"), "\(forced.standardError)")
+    }
 }

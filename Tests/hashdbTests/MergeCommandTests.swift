@@ -174,4 +174,21 @@ import TestSupport
         #expect(leftovers.isEmpty, "\(arguments[0]): \(leftovers)")
         try oldBytes.write(to: URL(fileURLWithPath: live))
     }
+
+    /// diff and export read a database's content into something new: a damaged input is
+    /// refused by name (exit 2), not passed on.
+    @Test func diffAndExportRefuseADatabaseWhoseChecksumFails() throws {
+        let build = try HashDBCommand.run(["build", "-o", path("known.hdb"), "lists/hotline.csv"], currentDirectory: TestPaths.fixtures)
+        #expect(build.status == 0, "\(build.standardError)")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("known.hdb"))))
+        damageManifestContent(&bytes)
+        try Data(bytes).write(to: URL(fileURLWithPath: path("damaged.hdb")))
+        for arguments in [["diff", path("known.hdb"), path("damaged.hdb")], ["export", path("damaged.hdb")],
+                          ["merge", "-o", path("m.hdb"), path("known.hdb"), path("damaged.hdb")]] {
+            let output = try HashDBCommand.run(arguments)
+            #expect(output.status == 2, "\(arguments[0]): \(output.standardError)")
+            #expect(output.standardError.contains("damaged.hdb") && output.standardError.contains("checksum"), "\(arguments[0]): \(output.standardError)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path("m.hdb")))
+    }
 }

@@ -335,6 +335,7 @@ struct DecisionLog {
     }
 
     func write(to logger: Logger) {
+        guard logger.logLevel <= .info else { return }  // the metadata is built for nothing otherwise
         let decision = matched > 0 ? "match" : refusals.count == items ? "refused" : "no_match"
         var metadata: Logger.Metadata = [
             "decision": .string(decision),

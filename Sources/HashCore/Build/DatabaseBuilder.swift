@@ -304,7 +304,7 @@ public final class DatabaseBuilder {
         try entryWriter.finishSections(labelNames: finalLabels.names)
 
         // Stages 6 and 7: the indexes, the PDQ table from its sort, the rest, the commit.
-        let (counts, checksum) = try IndexStage.finish(
+        let (_, checksum) = try IndexStage.finish(
             output: output, workDirectory: workDirectory, keyCounts: keyCounts, entryOfRow: entryOfRow, entryWriter: entryWriter,
             annotations: annotations, options: options, entryCount: entryCount, createdAt: createdOverride ?? options.createdAt,
             destination: path, progress: progress,
@@ -318,8 +318,6 @@ public final class DatabaseBuilder {
                 summary.digests = counts.digests
                 return manifestOverride ?? manifestJSON(summary: summary)
             })
-        summary.pdqHashes = counts.pdqHashes
-        summary.digests = counts.digests
         summary.checksum = checksum
         return summary
     }

@@ -107,15 +107,15 @@ public final class DatabaseMerger {
     /// does not hold.
     private func verifyInputChecksums() throws(DatabaseError) {
         let inputs = unverified.map { databases[$0] }
-        let holds = Mutex([Bool](repeating: false, count: inputs.count))
+        let failures = Mutex([DatabaseError?](repeating: nil, count: inputs.count))
         DispatchQueue.concurrentPerform(iterations: inputs.count) { slot in
-            let matches = inputs[slot].checksumMatches()
-            holds.withLock { $0[slot] = matches }
+            do throws(DatabaseError) {
+                try inputs[slot].requireChecksum()
+            } catch {
+                failures.withLock { $0[slot] = error }
+            }
         }
-        let results = holds.withLock { $0 }
-        for (slot, input) in unverified.enumerated() where !results[slot] {
-            throw .checksumMismatch(path: databases[input].path)
-        }
+        if let first = failures.withLock({ $0.compactMap { $0 }.first }) { throw first }
         unverified = []
     }
 
@@ -230,7 +230,7 @@ public final class DatabaseMerger {
         try entryWriter.finishSections(labelNames: rowLabelSets.names)
 
         // Stages 4 and 5: the indexes, the PDQ table merged from the inputs', the rest, the commit.
-        let (counts, checksum) = try IndexStage.finish(
+        let (_, checksum) = try IndexStage.finish(
             output: output, workDirectory: workDirectory, keyCounts: keyCounts, entryOfRow: entryOfNode, entryWriter: entryWriter,
             annotations: annotations, options: options, entryCount: entryOfNode.entryCount, createdAt: options.createdAt,
             destination: destination, progress: progress,
@@ -241,9 +241,6 @@ public final class DatabaseMerger {
                 summary.allowEntries = counts.allowEntries
                 return manifestJSON(operation: operation, summary: summary)
             })
-        summary.pdqHashes = counts.pdqHashes
-        summary.digests = counts.digests
-        summary.allowEntries = counts.allowEntries
         summary.checksum = checksum
         summary.allowlistedEntries = try HashDatabase.open(path: destination).allowlistedEntryCount()
         return summary

@@ -1,21 +1,29 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// x86-64-v2 gives Swift's nonzeroBitCount the popcnt instruction (Hamming distances) and
-// stops short of v3, whose FMA contraction could change PDQ's float results.
+// Two compiler flags make hashdb itself fast; neither changes a result:
+// - x86-64-v2 gives Swift's nonzeroBitCount the popcnt instruction (Hamming distances) and
+//   stops short of v3, whose FMA contraction could change PDQ's float results;
+// - release builds of HashCore leave out the run-time exclusivity checks, which took a tenth
+//   of a 10 M-row build's time in its buffer and sort loops (docs/BENCHMARKS.md, issue 3).
+//   Debug builds, which run the tests and the sanitizers, keep them.
+// SwiftPM refuses `unsafeFlags` in a package that another depends on by version, so the flags
+// are set only when hashdb is not such a dependency: SwiftPM checks dependencies out under the
+// root package's `.build/checkouts/`, where HashCore and HashServer build without them
+// (portable code, the same answers, slower Hamming distances).
+let isCheckedOutDependency = Context.packageDirectory.contains("/checkouts/")
 #if arch(x86_64)
-let cpuSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v2"])]
+let cpuSettings: [SwiftSetting] = isCheckedOutDependency ? [] : [.unsafeFlags(["-Xcc", "-march=x86-64-v2"])]
 #else
 let cpuSettings: [SwiftSetting] = []
 #endif
-// Release builds of HashCore leave out the run-time exclusivity checks: they took a tenth of a
-// 10 M-row build's time in its buffer and sort loops (docs/BENCHMARKS.md, issue 3). Debug builds,
-// which run the tests and the sanitizers, keep them; the compile-time checks stay on everywhere.
-let coreSettings: [SwiftSetting] = cpuSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+let coreSettings: [SwiftSetting] = cpuSettings
+    + (isCheckedOutDependency ? [] : [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))])
 
 let package = Package(
+    // Linux only (Debian/Ubuntu): the C libraries come from Debian packages, and the memory
+    // maps, madvise and copy_file_range calls are Linux's. No Apple platform is claimed.
     name: "hashdb",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "HashCore", targets: ["HashCore"]),
         .library(name: "HashServer", targets: ["HashServer"]),
@@ -80,6 +88,7 @@ let package = Package(
                 "HashServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: cpuSettings),
         // Writes Fixtures/images and Fixtures/bad (see Fixtures/generate).

@@ -65,18 +65,19 @@ struct DeadlinePassed: Error {}
 
 /// Fingerprinters not in use. Invariant: a fingerprinter is either on the shelf (used by no one)
 /// or taken by exactly one thread until it puts it back, so its scratch buffers are never shared.
-private final class FingerprinterShelf: @unchecked Sendable {
+/// (A monitor, not a `Mutex`: fingerprinters are not Sendable, and the compiler cannot see the
+/// hand-over protocol.)
+private final class FingerprinterShelf: Sendable {
     private let decoder: ImageDecoder
-    private let lock = NIOLock()
-    private var idle: [Bool: [Fingerprinter]] = [:]
+    private let idle = Monitor<[Bool: [Fingerprinter]]>([:])
 
     init(decoder: ImageDecoder) {
         self.decoder = decoder
     }
 
     func withFingerprinter<T>(dihedral: Bool, _ body: (Fingerprinter) -> T) -> T {
-        let fingerprinter = lock.withLock { idle[dihedral]?.popLast() } ?? Fingerprinter(decoder: decoder, dihedral: dihedral)
-        defer { lock.withLock { idle[dihedral, default: []].append(fingerprinter) } }
+        let fingerprinter = idle.withLock { $0[dihedral]?.popLast() } ?? Fingerprinter(decoder: decoder, dihedral: dihedral)
+        defer { idle.withLock { $0[dihedral, default: []].append(fingerprinter) } }
         return body(fingerprinter)
     }
 }

@@ -1,18 +1,17 @@
 import Foundation
+import HashCore
 
 /// The pixel memory every decode in the process may hold at once. A decode reserves what its
 /// image header says it will need before any buffer exists, waits while others hold the
 /// budget, and gives up at its request's deadline: a burst of 100-megapixel uploads queues
 /// behind the budget instead of taking the process past its memory.
 ///
-/// Invariant: `inUse` is read and written only while `condition` is locked, and is the sum of
-/// the reservations not yet released.
-public final class PixelMemoryBudget: @unchecked Sendable {
+/// Invariant: `inUse` is the sum of the reservations not yet released.
+public final class PixelMemoryBudget: Sendable {
     public let capacity: Int
     /// 2 GiB: one 100-megapixel progressive CMYK JPEG, or a dozen 12-megapixel photos at once.
     public static let defaultCapacity = 2 << 30
-    private let condition = NSCondition()
-    private var inUse = 0
+    private let inUse = Monitor(0)
 
     public init(capacity: Int) {
         precondition(capacity > 0, "a budget of nothing would refuse every image")
@@ -20,11 +19,7 @@ public final class PixelMemoryBudget: @unchecked Sendable {
     }
 
     /// Bytes reserved now (for tests and metrics).
-    public var reserved: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return inUse
-    }
+    public var reserved: Int { inUse.withLock { $0 } }
 
     /// Runs `body` holding `bytes` of the budget, waiting for them until `deadline`. A request
     /// for more than the whole budget waits for all of it, so that it runs alone rather than never.
@@ -37,22 +32,19 @@ public final class PixelMemoryBudget: @unchecked Sendable {
     }
 
     private func reserve(_ amount: Int, until deadline: ContinuousClock.Instant) throws(PixelMemoryExhausted) {
-        condition.lock()
-        defer { condition.unlock() }
-        while inUse + amount > capacity {
-            let left = deadline - .now
-            guard left > .zero else { throw PixelMemoryExhausted(requested: amount, capacity: capacity) }
-            let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) * 1e-18
-            _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+        let capacity = capacity
+        let reserved = inUse.await { inUse, now -> Monitor<Int>.Step<Bool> in
+            if inUse + amount <= capacity {
+                inUse += amount
+                return .done(true, wakingWaiters: false)
+            }
+            return now < deadline ? .waitUntil(deadline) : .done(false, wakingWaiters: false)
         }
-        inUse += amount
+        guard reserved else { throw PixelMemoryExhausted(requested: amount, capacity: capacity) }
     }
 
     private func release(_ amount: Int) {
-        condition.lock()
-        inUse -= amount
-        condition.broadcast()
-        condition.unlock()
+        inUse.withLock(wakingWaiters: true) { $0 -= amount }
     }
 }
 

@@ -1,3 +1,4 @@
+import HashCore
 import Synchronization
 
 /// Token buckets, one per API key: a key with rate N may make N requests a second on average
@@ -18,7 +19,7 @@ public final class RateLimiter: Sendable {
         return buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: rate, updated: now)
             let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let seconds = elapsed.seconds
             bucket.tokens = min(rate, bucket.tokens + max(0, seconds) * rate)
             bucket.updated = now
             defer { buckets[key] = bucket }

@@ -12,7 +12,7 @@ func readList(_ path: String, format: ListFormat? = nil, defaults: RowDefaults =
     try ListReader.read(path: path, format: format, defaults: defaults) { result in
         switch result {
         case .success(let row): rows.append(row)
-        case .failure(let error): rejected.append("\(error.line): \(error.reason)")
+        case .failure(let error): rejected.append("\(error.line ?? 0): \(error.reason)")
         }
     }
     return (rows, rejected)

@@ -40,7 +40,7 @@ import Glibc
         for operation: DatabaseMerger.Operation in [.union, .difference(nearRadius: nil), .intersection] {
             for inputs in [[damagedPath, other], [other, damagedPath]] {
                 let output = directory.file("out.hdb")
-                #expect(throws: DatabaseError.checksumMismatch(path: damagedPath), "\(operation)") {
+                #expect(throws: BuildError.database(.checksumMismatch(path: damagedPath)), "\(operation)") {
                     try merge(inputs, to: output, operation)
                 }
                 #expect(!FileManager.default.fileExists(atPath: output))
@@ -63,8 +63,11 @@ import Glibc
         try Data(CorruptDatabaseTests.withValidChecksum(damaged)).write(to: URL(fileURLWithPath: damagedPath))
         let database = try HashDatabase.openVerifyingChecksum(path: damagedPath)
         #expect(throws: DatabaseError.self) { try database.entries(withID: "victim") }
-        #expect(throws: DatabaseError.self) {
+        #expect {
             try merge([damagedPath], to: directory.file("out.hdb"), tombstones: [Tombstone(value: .id("victim"), reason: "false positive", source: "review")])
+        } throws: { error in
+            guard case BuildError.database(.corrupt) = error else { return false }
+            return true
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import HashCore
 
 /// `hashdb merge`, `subtract`, `diff` and `export` end to end.
 @Suite struct MergeCommandTests {
@@ -152,7 +153,7 @@ import TestSupport
             try process.run()
             // Anywhere from the start to a fifth past the uninterrupted run's end.
             let delay = duration * Double.random(in: 0...1.2, using: &generator)
-            Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: delay.seconds)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
 

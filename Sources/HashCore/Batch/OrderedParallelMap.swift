@@ -66,74 +66,54 @@ public struct OrderedParallelMap<Input: Sendable, Output: Sendable> {
     }
 }
 
-/// The queue between the feeding thread and the workers. Every stored property is read and
-/// written only while `condition` is locked, which is what makes the @unchecked sound.
-private final class SharedState<Input: Sendable, Output: Sendable>: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var jobs: [(Int, Input)] = []
-    private var jobHead = 0
-    private var results: [Int: (Input, Output)] = [:]
-    private var closed = false
-    private var exitedWorkers = 0
+/// The queue between the feeding thread and the workers, all of it inside one monitor.
+private final class SharedState<Input: Sendable, Output: Sendable>: Sendable {
+    private struct Queue {
+        var jobs: [(Int, Input)] = []
+        var jobHead = 0
+        var results: [Int: (Input, Output)] = [:]
+        var closed = false
+        var exitedWorkers = 0
+    }
+
+    private let queue = Monitor(Queue())
 
     func submit(_ sequenceNumber: Int, _ input: Input) {
-        condition.lock()
-        jobs.append((sequenceNumber, input))
-        condition.broadcast()
-        condition.unlock()
+        queue.withLock(wakingWaiters: true) { $0.jobs.append((sequenceNumber, input)) }
     }
 
     func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
+        queue.withLock(wakingWaiters: true) { $0.closed = true }
     }
 
     func takeJob() -> (Int, Input)? {
-        condition.lock()
-        defer { condition.unlock() }
-        while jobHead == jobs.count && !closed {
-            condition.wait()
+        queue.await { queue, _ in
+            guard queue.jobHead < queue.jobs.count else { return queue.closed ? .done(nil, wakingWaiters: false) : .wait }
+            let job = queue.jobs[queue.jobHead]
+            queue.jobHead += 1
+            if queue.jobHead > 1024 && queue.jobHead * 2 > queue.jobs.count {
+                queue.jobs.removeFirst(queue.jobHead)
+                queue.jobHead = 0
+            }
+            return .done(job, wakingWaiters: false)
         }
-        guard jobHead < jobs.count else { return nil }
-        let job = jobs[jobHead]
-        jobHead += 1
-        if jobHead > 1024 && jobHead * 2 > jobs.count {
-            jobs.removeFirst(jobHead)
-            jobHead = 0
-        }
-        return job
     }
 
     func finish(_ sequenceNumber: Int, input: Input, output: Output) {
-        condition.lock()
-        results[sequenceNumber] = (input, output)
-        condition.broadcast()
-        condition.unlock()
+        queue.withLock(wakingWaiters: true) { $0.results[sequenceNumber] = (input, output) }
     }
 
     func waitForResult(_ sequenceNumber: Int) -> (Input, Output) {
-        condition.lock()
-        defer { condition.unlock() }
-        while results[sequenceNumber] == nil {
-            condition.wait()
+        queue.await { queue, _ in
+            queue.results.removeValue(forKey: sequenceNumber).map { .done($0, wakingWaiters: false) } ?? .wait
         }
-        return results.removeValue(forKey: sequenceNumber)!
     }
 
     func workerExited() {
-        condition.lock()
-        exitedWorkers += 1
-        condition.broadcast()
-        condition.unlock()
+        queue.withLock(wakingWaiters: true) { $0.exitedWorkers += 1 }
     }
 
     func waitForWorkers(_ count: Int) {
-        condition.lock()
-        while exitedWorkers < count {
-            condition.wait()
-        }
-        condition.unlock()
+        queue.await { queue, _ in queue.exitedWorkers < count ? .wait : .done((), wakingWaiters: false) }
     }
 }

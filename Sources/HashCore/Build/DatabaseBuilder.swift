@@ -214,7 +214,11 @@ public final class DatabaseBuilder {
     }
 
     /// Builds the database and renames it over `destination`. Consumes the builder.
-    public func write(progress: ((BuildProgress) -> Void)? = nil) throws -> Summary {
+    public func write(progress: ((BuildProgress) -> Void)? = nil) throws(BuildError) -> Summary {
+        try BuildError.mapping { try writeDatabase(progress: progress) }
+    }
+
+    private func writeDatabase(progress: ((BuildProgress) -> Void)?) throws -> Summary {
         let path = destination
         try rowSpill.close()
         var summary = Summary()

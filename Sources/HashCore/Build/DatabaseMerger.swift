@@ -139,7 +139,11 @@ public final class DatabaseMerger {
     }
 
     /// Writes the combined database over `destination` (atomically, as a build does).
-    public func write(_ operation: Operation = .union, progress: ((BuildProgress) -> Void)? = nil) throws -> Summary {
+    public func write(_ operation: Operation = .union, progress: ((BuildProgress) -> Void)? = nil) throws(BuildError) -> Summary {
+        try BuildError.mapping { try writeDatabase(operation, progress: progress) }
+    }
+
+    private func writeDatabase(_ operation: Operation, progress: ((BuildProgress) -> Void)?) throws -> Summary {
         guard !databases.isEmpty else { throw InputError(file: destination, reason: "nothing to merge") }
         if operation == .intersection, databases.count > 8 {
             throw InputError(file: destination, reason: "an intersection takes at most 8 inputs")
@@ -362,20 +366,12 @@ enum PDQQualityByte {
 }
 
 /// Entry numbers found by several threads.
-private final class LockedSet: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var found = Set<Int>()
+private final class LockedSet: Sendable {
+    private let found = Mutex(Set<Int>())
 
     func insert(_ values: [Int]) {
-        lock.lock()
-        found.formUnion(values)
-        lock.unlock()
+        found.withLock { $0.formUnion(values) }
     }
 
-    var values: Set<Int> {
-        lock.lock()
-        defer { lock.unlock() }
-        return found
-    }
+    var values: Set<Int> { found.withLock { $0 } }
 }

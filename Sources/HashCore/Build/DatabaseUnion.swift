@@ -136,53 +136,6 @@ struct DatabaseUnion {
     }
 }
 
-/// A sorted sequence of keys, each held by an entry: a digest index, a PDQ table.
-protocol SortedKeySource {
-    var count: Int { get }
-    func key(_ position: Int) -> Bytes32
-    func entry(_ position: Int) -> Int
-}
-
-extension DigestIndex: SortedKeySource {}
-
-extension PDQTable: SortedKeySource {
-    @inline(__always) func key(_ position: Int) -> Bytes32 { hash(position).bits }
-}
-
-/// Several sorted key sequences read as one, in key order (ties in the order of the sources).
-struct KWayMerge<Source: SortedKeySource> {
-    let sources: [Source]
-    private var cursors: [Int]
-    private var heads: [Bytes32]
-
-    init(_ sources: [Source]) {
-        self.sources = sources
-        cursors = [Int](repeating: 0, count: sources.count)
-        heads = sources.map { $0.count > 0 ? $0.key(0) : .zero }
-    }
-
-    /// The next (source, position, key), or nil when every source is done.
-    @inline(__always)
-    mutating func next() -> (Int, Int, Bytes32)? {
-        var best = -1
-        for source in sources.indices where cursors[source] < sources[source].count {
-            if best < 0 || heads[source] < heads[best] { best = source }
-        }
-        guard best >= 0 else { return nil }
-        let position = cursors[best]
-        let key = heads[best]
-        cursors[best] = position + 1
-        if position + 1 < sources[best].count { heads[best] = sources[best].key(position + 1) }
-        return (best, position, key)
-    }
-
-    /// The entry at `position` of a source, if it has one there (for looking ahead).
-    @inline(__always)
-    func entry(input: Int, position: Int) -> Int? {
-        position < sources[input].count ? sources[input].entry(position) : nil
-    }
-}
-
 /// One bit per node (or row).
 struct NodeSet {
     private(set) var words: [UInt64]

@@ -27,7 +27,7 @@ final class DelimitedReader {
     private(set) var line = 0
     private var nextLine = 1
 
-    init(path: String, dialect: Dialect) throws(InputError) {
+    init(path: String, dialect: Dialect, digest: SHA256Stream? = nil) throws(InputError) {
         self.path = path
         self.dialect = dialect
         delimiter = dialect == .csv ? UInt8(ascii: ",") : UInt8(ascii: "\t")  // unused for lines
@@ -36,6 +36,7 @@ final class DelimitedReader {
         } catch {
             throw InputError(file: path, reason: error.description)
         }
+        reader.digest = digest
     }
 
     /// A record's fields; `field(i)` is valid until the next call to `next`.

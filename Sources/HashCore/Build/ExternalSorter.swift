@@ -114,45 +114,19 @@ final class ExternalSorter<Key: ExternalSortKey> {
         try merge(body)
     }
 
-    /// A k-way merge: a binary heap of the runs' current records, by key.
+    /// A k-way merge of the runs (`MergeOrder`), by key.
     private func merge(_ body: (Key, UnsafeRawBufferPointer) throws -> Void) throws {
         let readerBuffer = max(64 << 10, min(4 << 20, memoryBudget / max(1, runs.count)))
         var readers: [RunReader] = []
         for path in runs {
             readers.append(try RunReader(path: path, bufferSize: readerBuffer))
         }
-        var heap: [Int] = []  // reader indexes, ordered by their current key
-        func less(_ a: Int, _ b: Int) -> Bool {
-            let ka = readers[a].key!, kb = readers[b].key!
-            return ka < kb || (!(kb < ka) && a < b)
-        }
-        func siftDown(_ start: Int) {
-            var parent = start
-            while true {
-                let left = 2 * parent + 1
-                guard left < heap.count else { return }
-                var child = left
-                if left + 1 < heap.count && less(heap[left + 1], heap[left]) { child = left + 1 }
-                guard less(heap[child], heap[parent]) else { return }
-                heap.swapAt(child, parent)
-                parent = child
-            }
-        }
-        for index in readers.indices where try readers[index].advance() {
-            heap.append(index)
-        }
-        for start in stride(from: heap.count / 2 - 1, through: 0, by: -1) {
-            siftDown(start)
-        }
-        while let top = heap.first {
+        var heads: [Key?] = []
+        for reader in readers { heads.append(try reader.advance() ? reader.key : nil) }
+        var order = MergeOrder(heads: heads)
+        while let top = order.first {
             try body(readers[top].key!, readers[top].payload)
-            if try readers[top].advance() {
-                siftDown(0)
-            } else {
-                heap[0] = heap[heap.count - 1]
-                heap.removeLast()
-                siftDown(0)
-            }
+            order.advanceFirst(to: try readers[top].advance() ? readers[top].key : nil)
         }
         for path in runs {
             try? FileManager.default.removeItem(atPath: path)
@@ -181,7 +155,7 @@ final class ExternalSorter<Key: ExternalSortKey> {
             let length = Int(head.loadUnaligned(fromByteOffset: MemoryLayout<Key>.size, as: UInt32.self))
             if length > 0 {
                 guard let bytes = try reader.read(length) else {
-                    throw FileIOError(path: reader.path, operation: "read (run ends mid-record)", errno: .ioError)
+                    throw FileIOError(path: reader.path, operation: "read", problem: "the run ends mid-record")
                 }
                 let storage = payloadStorage.reserve(length)
                 UnsafeMutableRawPointer(storage).copyMemory(from: bytes.baseAddress!, byteCount: length)

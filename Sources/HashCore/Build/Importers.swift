@@ -11,8 +11,8 @@ enum Importers {
     /// hashdeep and md5deep's `-c` output: a `%%%% HASHDEEP-1.0` line, a `%%%% size,md5,…,filename`
     /// line naming the columns, `##` comments, then one file a line. The file name is the last
     /// column and may itself hold commas; it becomes the row's id.
-    static func readHashdeep(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
-        let reader = try DelimitedReader(path: path, dialect: .lines)
+    static func readHashdeep(path: String, defaults: RowDefaults, digest: SHA256Stream? = nil, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
+        let reader = try DelimitedReader(path: path, dialect: .lines, digest: digest)
         var columns: [String]?
         var sawMagic = false
         while let record = try reader.next(reportingOversized: body) {
@@ -62,8 +62,8 @@ enum Importers {
 
     /// One PDQ hash a line (64 hex digits), optionally followed by a comma, a tab or one space
     /// and an id, as ThreatExchange and StopNCII exports give them. `#` starts a comment line.
-    static func readPDQLines(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
-        let reader = try DelimitedReader(path: path, dialect: .lines)
+    static func readPDQLines(path: String, defaults: RowDefaults, digest: SHA256Stream? = nil, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
+        let reader = try DelimitedReader(path: path, dialect: .lines, digest: digest)
         while let record = try reader.next(reportingOversized: body) {
             guard let text = record.validatedString(0) else {
                 try body(.failure(RowError(file: path, line: reader.line, reason: "not valid UTF-8")))
@@ -161,8 +161,8 @@ enum Importers {
 
     /// The digests of a `sha256sum`, `sha1sum` or `md5sum` file (GNU or `--tag` form; one file
     /// may mix them): each line a row with that digest and the file name as its id.
-    static func readChecksums(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
-        let reader = try DelimitedReader(path: path, dialect: .lines)
+    static func readChecksums(path: String, defaults: RowDefaults, digest: SHA256Stream? = nil, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
+        let reader = try DelimitedReader(path: path, dialect: .lines, digest: digest)
         while let record = try reader.next(reportingOversized: body) {
             func reject(_ reason: String) throws { try body(.failure(RowError(file: path, line: reader.line, reason: reason))) }
             guard let text = record.validatedString(0) else {

@@ -191,7 +191,7 @@ final class CanonicalKeyReader {
         while entry < wanted {
             while remaining == 0 {
                 word += 1
-                guard word < bits.count else { throw InputError(file: "(build)", reason: "entry numbering is inconsistent") }
+                guard word < bits.count else { throw BuildError.internal("entry numbering is inconsistent") }
                 remaining = bits[word]
             }
             target = word * 64 + remaining.trailingZeroBitCount
@@ -202,7 +202,7 @@ final class CanonicalKeyReader {
             current = try KeyStreamRecord.read(from: reader)
             ordinal += 1
         }
-        guard let current else { throw InputError(file: "(build)", reason: "key stream ended early") }
+        guard let current else { throw BuildError.internal("the key stream ended early") }
         let width = current.kind == LinkKey.pdqKind ? 32 : DigestKind.allCases[Int(current.kind)].byteCount
         return LinkKey.kindName(current.kind) + ":" + Hex.encode(current.value, byteCount: width)
     }

@@ -71,25 +71,31 @@ public struct RowDefaults: Sendable {
 /// reason it was rejected (with its line number). Only a file that cannot be read at all, or
 /// whose header names no hash column, throws.
 public enum ListReader {
+    /// Reads the list; returns the SHA-256 of its bytes, taken in the same pass, for the
+    /// manifest (an NSRL database, which SQLite reads page by page, is hashed on its own).
+    @discardableResult
     public static func read(
         path: String, format: ListFormat? = nil, defaults: RowDefaults = RowDefaults(),
         _ body: (Result<ListRow, RowError>) throws -> Void
-    ) throws {
+    ) throws -> Bytes32 {
         let resolved = try format ?? detectFormat(path: path)
+        let digest = SHA256Stream()
         switch resolved {
         case .csv, .tsv:
-            try readDelimited(path: path, dialect: resolved == .csv ? .csv : .tsv, defaults: defaults, body)
+            try readDelimited(path: path, dialect: resolved == .csv ? .csv : .tsv, defaults: defaults, contentDigest: digest, body)
         case .jsonl:
-            try readJSONLines(path: path, defaults: defaults, body)
+            try readJSONLines(path: path, defaults: defaults, digest: digest, body)
         case .hashdeep:
-            try Importers.readHashdeep(path: path, defaults: defaults, body)
+            try Importers.readHashdeep(path: path, defaults: defaults, digest: digest, body)
         case .nsrl:
             try Importers.readNSRL(path: path, defaults: defaults, body)
+            return try FileDigest.sha256(path: path)
         case .pdq:
-            try Importers.readPDQLines(path: path, defaults: defaults, body)
+            try Importers.readPDQLines(path: path, defaults: defaults, digest: digest, body)
         case .checksums:
-            try Importers.readChecksums(path: path, defaults: defaults, body)
+            try Importers.readChecksums(path: path, defaults: defaults, digest: digest, body)
         }
+        return digest.finish()
     }
 
     public static func detectFormat(path: String) throws(InputError) -> ListFormat {
@@ -108,10 +114,10 @@ public enum ListReader {
     // MARK: CSV and TSV
 
     static func readDelimited(
-        path: String, dialect: DelimitedReader.Dialect, defaults: RowDefaults,
+        path: String, dialect: DelimitedReader.Dialect, defaults: RowDefaults, contentDigest: SHA256Stream? = nil,
         _ body: (Result<ListRow, RowError>) throws -> Void
     ) throws {
-        let reader = try DelimitedReader(path: path, dialect: dialect)
+        let reader = try DelimitedReader(path: path, dialect: dialect, digest: contentDigest)
         guard let header = try reader.next() else { return }
         let columns = (0..<header.count).map { ListField(name: header.string($0)) }
         guard columns.contains(where: { [.sha256, .sha1, .md5, .pdq, .id].contains($0) }) else {
@@ -153,6 +159,7 @@ public enum ListReader {
     static func finish(_ row: inout ListRow, line: Int, path: String, defaults: RowDefaults,
                                _ body: (Result<ListRow, RowError>) throws -> Void) throws {
         defaults.apply(to: &row)
+        row.line = line
         do throws(DatabaseBuilder.RowRejected) {
             try DatabaseBuilder.check(row)
         } catch {
@@ -209,8 +216,9 @@ public enum ListReader {
 
     // MARK: JSON Lines
 
-    static func readJSONLines(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
-        let reader = try DelimitedReader(path: path, dialect: .lines)
+    static func readJSONLines(path: String, defaults: RowDefaults, digest: SHA256Stream? = nil,
+                              _ body: (Result<ListRow, RowError>) throws -> Void) throws {
+        let reader = try DelimitedReader(path: path, dialect: .lines, digest: digest)
         while let record = try reader.next(reportingOversized: body) {
             let line = Data(record.field(0))
             guard let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else {
@@ -309,13 +317,14 @@ extension ListReader {
     public static func readInBackground(
         path: String, format: ListFormat? = nil, defaults: RowDefaults = RowDefaults(), batchSize: Int = 8192,
         _ body: ([Result<ListRow, RowError>]) throws -> Void
-    ) throws {
+    ) throws -> Bytes32 {
         let pipe = BatchPipe<Result<ListRow, RowError>>(capacity: 4)
+        let contentDigest = Monitor(Bytes32.zero)
         let reader = Thread {
             var batch: [Result<ListRow, RowError>] = []
             batch.reserveCapacity(batchSize)
             do {
-                try read(path: path, format: format, defaults: defaults) { result in
+                let digest = try read(path: path, format: format, defaults: defaults) { result in
                     batch.append(result)
                     if batch.count == batchSize {
                         guard pipe.put(batch) else { throw CancellationError() }
@@ -323,6 +332,7 @@ extension ListReader {
                     }
                 }
                 if !batch.isEmpty { _ = pipe.put(batch) }
+                contentDigest.withLock { $0 = digest }
                 pipe.finish(error: nil)
             } catch is CancellationError {
                 pipe.finish(error: nil)
@@ -336,20 +346,25 @@ extension ListReader {
         while let batch = try pipe.take() {
             try body(batch)
         }
+        return contentDigest.withLock { $0 }
     }
 }
 
 /// A bounded queue of batches from one producer thread to one consumer, in order. The producer
-/// blocks when `capacity` batches wait; the consumer stops it with `cancelAndWait`. Every
-/// stored property is used only with `condition` locked, which makes the @unchecked sound.
+/// blocks when `capacity` batches wait; the consumer stops it with `cancelAndWait`.
+/// `@unchecked Sendable` because the batches hold non-Sendable elements (rows with their
+/// errors); they pass from one thread to the other only through the monitor, never shared.
 final class BatchPipe<Element>: @unchecked Sendable {
-    private let condition = NSCondition()
+    private struct Queue {
+        var batches: [[Element]] = []
+        var finished = false
+        var producerDone = false
+        var cancelled = false
+        var failure: Error?
+    }
+
+    private let queue = Monitor(Queue())
     private let capacity: Int
-    private var batches: [[Element]] = []
-    private var finished = false
-    private var producerDone = false
-    private var cancelled = false
-    private var failure: Error?
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -357,49 +372,36 @@ final class BatchPipe<Element>: @unchecked Sendable {
 
     /// Hands over a batch; false when the consumer has gone.
     func put(_ batch: [Element]) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while batches.count >= capacity && !cancelled {
-            condition.wait()
+        let capacity = capacity
+        return queue.await { queue, _ in
+            guard !queue.cancelled else { return .done(false, wakingWaiters: false) }
+            guard queue.batches.count < capacity else { return .wait }
+            queue.batches.append(batch)
+            return .done(true, wakingWaiters: true)
         }
-        guard !cancelled else { return false }
-        batches.append(batch)
-        condition.broadcast()
-        return true
     }
 
     func finish(error: Error?) {
-        condition.lock()
-        finished = true
-        producerDone = true
-        failure = error
-        condition.broadcast()
-        condition.unlock()
+        queue.withLock(wakingWaiters: true) { queue in
+            queue.finished = true
+            queue.producerDone = true
+            queue.failure = error
+        }
     }
 
     /// The next batch, nil when the producer has finished; rethrows its error.
     func take() throws -> [Element]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while batches.isEmpty && !finished {
-            condition.wait()
+        let next: Result<[Element]?, Error> = queue.await { queue, _ in
+            if !queue.batches.isEmpty { return .done(.success(queue.batches.removeFirst()), wakingWaiters: true) }
+            guard queue.finished else { return .wait }
+            return .done(queue.failure.map { .failure($0) } ?? .success(nil), wakingWaiters: false)
         }
-        if !batches.isEmpty {
-            condition.broadcast()
-            return batches.removeFirst()
-        }
-        if let failure { throw failure }
-        return nil
+        return try next.get()
     }
 
     /// Stops the producer (if still running) and waits until it has returned.
     func cancelAndWait() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        while !producerDone {
-            condition.wait()
-        }
-        condition.unlock()
+        queue.withLock(wakingWaiters: true) { $0.cancelled = true }
+        queue.await { queue, _ in queue.producerDone ? .done((), wakingWaiters: false) : .wait }
     }
 }

@@ -25,6 +25,16 @@ public struct ListRow: Sendable, Equatable {
     public var manifest: String?
     /// For a manifest record: the database's creation time, when it records one.
     public var created: Int64?
+    /// The line of its list the row was read from, to name it in a rejection found after
+    /// parsing. Where a row came from is not what it says: `==` leaves the line out.
+    public var line: Int?
+
+    public static func == (a: ListRow, b: ListRow) -> Bool {
+        a.id == b.id && a.sha256 == b.sha256 && a.sha1 == b.sha1 && a.md5 == b.md5 && a.pdq == b.pdq
+            && a.quality == b.quality && a.categories == b.categories && a.sources == b.sources && a.added == b.added
+            && a.record == b.record && a.reason == b.reason && a.radius == b.radius && a.manifest == b.manifest
+            && a.created == b.created
+    }
 
     public enum RecordKind: String, Sendable, CaseIterable {
         case entry, removed, allowed, manifest
@@ -94,16 +104,18 @@ public struct ListRow: Sendable, Equatable {
 /// Why one row of a list was rejected; with the file and line, what a user fixes.
 public struct RowError: Error, Equatable, Sendable, CustomStringConvertible {
     public let file: String
-    public let line: Int
+    /// The line (an NSRL database's row) the rejected row came from; nil for a file that is
+    /// not a list (an image that could not be fingerprinted).
+    public let line: Int?
     public let reason: String
 
-    public init(file: String, line: Int, reason: String) {
+    public init(file: String, line: Int?, reason: String) {
         self.file = file
         self.line = line
         self.reason = reason
     }
 
-    public var description: String { "\(file):\(line): \(reason)" }
+    public var description: String { line.map { "\(file):\($0): \(reason)" } ?? "\(file): \(reason)" }
 }
 
 /// Why a whole input could not be read.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Writes the near-match index (section 33) from the sorted PDQ hashes of a build, in bounded
 /// memory (see `build`).
@@ -377,20 +378,14 @@ final class SubstringColumns: @unchecked Sendable {
 }
 
 /// The first error any of several threads met.
-private final class FailureCollector: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var errors: [Error] = []
+private final class FailureCollector: Sendable {
+    private let firstError = Mutex<(any Error & Sendable)?>(nil)
 
-    func record(_ error: Error) {
-        lock.lock()
-        errors.append(error)
-        lock.unlock()
+    func record(_ error: any Error & Sendable) {
+        firstError.withLock { first in
+            if first == nil { first = error }
+        }
     }
 
-    var first: Error? {
-        lock.lock()
-        defer { lock.unlock() }
-        return errors.first
-    }
+    var first: Error? { firstError.withLock { $0 } }
 }

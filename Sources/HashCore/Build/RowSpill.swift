@@ -52,11 +52,11 @@ struct SpilledRow {
 
     static func readBytes(from reader: BufferedFileReader) throws -> UnsafeRawBufferPointer {
         guard let head = try reader.read(4) else {
-            throw FileIOError(path: reader.path, operation: "read (rows end early)", errno: .ioError)
+            throw FileIOError(path: reader.path, operation: "read", problem: "the rows end early")
         }
         let length = Int(UInt32(littleEndian: head.loadUnaligned(as: UInt32.self)))
         guard let bytes = try reader.read(length) else {
-            throw FileIOError(path: reader.path, operation: "read (row cut short)", errno: .ioError)
+            throw FileIOError(path: reader.path, operation: "read", problem: "a row is cut short")
         }
         return bytes
     }

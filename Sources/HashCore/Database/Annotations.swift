@@ -158,7 +158,7 @@ struct AnnotationTable: Sendable {
 
     func kind(_ index: Int) -> UInt8 { records.u8(index * AnnotationRecord.size) }
     func radius(_ index: Int) -> Int { Int(records.u8(index * AnnotationRecord.size + 1)) }
-    func storedValue(_ index: Int) -> Bytes32 { Bytes32(loadingFrom: records.base + index * AnnotationRecord.size + 16) }
+    func storedValue(_ index: Int) -> Bytes32 { records.bytes32(index * AnnotationRecord.size + 16) }
 
     /// The records whose kind and stored value are these (adjacent, as records are sorted).
     func range(kind wanted: UInt8, value: Bytes32) -> Range<Int> {

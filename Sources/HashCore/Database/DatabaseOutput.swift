@@ -1,6 +1,7 @@
 import CShims
 import Foundation
 import SystemPackage
+import Synchronization
 
 /// The content of one section, as pieces laid end to end.
 struct SectionContent {
@@ -63,17 +64,19 @@ struct LittleEndianBytes {
 /// kind. The layout is deterministic as long as reservations happen in a deterministic order
 /// (callers reserve from one thread at a time, in a fixed order).
 ///
-/// Sendable: the descriptor and paths never change; everything else is used with `lock` held;
-/// writers at disjoint offsets may work on several threads at once.
-final class DatabaseOutput: @unchecked Sendable {
+/// Sendable: the descriptor and paths never change; the layout is behind a mutex; writers at
+/// disjoint offsets may work on several threads at once.
+final class DatabaseOutput: Sendable {
     let destination: String
     private let temporary: String
     private let descriptor: FileDescriptor
-    private let lock = NSLock()
-    // Guarded by `lock`:
-    private var nextOffset: Int
-    private var records: [(kind: SectionKind, offset: Int, length: Int, count: Int)] = []
-    private var committed = false
+    private struct Layout {
+        var nextOffset: Int
+        var records: [(kind: SectionKind, offset: Int, length: Int, count: Int)] = []
+        var committed = false
+    }
+
+    private let layout: Mutex<Layout>
 
     /// Room for the table of every section kind there is, so sections can be placed before the
     /// table is known.
@@ -87,27 +90,27 @@ final class DatabaseOutput: @unchecked Sendable {
             descriptor = try FileDescriptor.open(FilePath(self.temporary), .readWrite, options: [.create, .exclusiveCreate, .closeOnExec],
                                                  permissions: [.ownerReadWrite, .groupRead, .otherRead])
         } catch {
-            throw FileIOError(path: self.temporary, operation: "create", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: self.temporary, operation: "create", error: error)
         }
-        nextOffset = DatabaseFormat.align(DatabaseFormat.headerSize + Self.tableCapacity * DatabaseFormat.sectionRecordSize)
+        layout = Mutex(Layout(nextOffset: DatabaseFormat.align(DatabaseFormat.headerSize + Self.tableCapacity * DatabaseFormat.sectionRecordSize)))
     }
 
     deinit {
         try? descriptor.close()
-        if !committed {
+        if !layout.withLock({ $0.committed }) {
             try? FileManager.default.removeItem(atPath: temporary)
         }
     }
 
     /// Reserves `length` bytes for a section at the next free offset; returns the offset.
     func reserve(_ kind: SectionKind, count: Int, length: Int) -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        precondition(!records.contains { $0.kind == kind }, "section \(kind) placed twice")
-        let offset = nextOffset
-        records.append((kind, offset, length, count))
-        nextOffset = DatabaseFormat.align(offset + length)
-        return offset
+        layout.withLock { layout in
+            precondition(!layout.records.contains { $0.kind == kind }, "section \(kind) placed twice")
+            let offset = layout.nextOffset
+            layout.records.append((kind, offset, length, count))
+            layout.nextOffset = DatabaseFormat.align(offset + length)
+            return offset
+        }
     }
 
     /// A writer positioned at `offset` (inside a reserved section); sections are large, so
@@ -148,7 +151,7 @@ final class DatabaseOutput: @unchecked Sendable {
         do {
             _ = try bytes.withUnsafeBytes { try descriptor.writeAll(toAbsoluteOffset: Int64(offset), $0) }
         } catch {
-            throw FileIOError(path: temporary, operation: "write", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: temporary, operation: "write", error: error)
         }
     }
 
@@ -158,28 +161,27 @@ final class DatabaseOutput: @unchecked Sendable {
         do {
             input = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
         } catch {
-            throw FileIOError(path: path, operation: "open", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: path, operation: "open", error: error)
         }
         defer { try? input.close() }
         var inputOffset: Int64 = 0
         var outputOffset = Int64(offset)
         while true {
-            let copied = hdb_copy_file_range(input.rawValue, &inputOffset, descriptor.rawValue, &outputOffset, 1 << 30)
-            if copied < 0 {
-                if errno == EINTR { continue }
-                throw FileIOError(path: temporary, operation: "copy from \(path)", errno: Errno(rawValue: errno))
+            switch SystemCall.copyFileRange(from: input, at: &inputOffset, to: descriptor, at: &outputOffset, count: 1 << 30) {
+            case .success(0): return Int(inputOffset)
+            case .success: continue
+            case .failure(let code): throw FileIOError(path: temporary, operation: "copy from \(path)", errno: code)
             }
-            if copied == 0 { return Int(inputOffset) }
         }
     }
 
     /// Writes the header and table, checksums the file, makes it durable and renames it over
     /// the destination. Every section writer must have been closed.
     func commit(entryCount: Int, createdAt: Int64?) throws -> Bytes32 {
-        lock.lock()
-        let sections = records.sorted { $0.kind.rawValue < $1.kind.rawValue }
-        let fileSize = records.map { $0.offset + $0.length }.max() ?? nextOffset
-        lock.unlock()
+        let (sections, fileSize) = layout.withLock { layout in
+            (layout.records.sorted { $0.kind.rawValue < $1.kind.rawValue },
+             layout.records.map { $0.offset + $0.length }.max() ?? layout.nextOffset)
+        }
         let tableOffset = DatabaseFormat.headerSize
         var table = LittleEndianBytes()
         for section in sections {
@@ -205,7 +207,7 @@ final class DatabaseOutput: @unchecked Sendable {
         do {
             try descriptor.resize(to: Int64(fileSize))
         } catch {
-            throw FileIOError(path: temporary, operation: "truncate", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: temporary, operation: "truncate", error: error)
         }
 
         // The checksum, over the file as written (its checksum field still zero).
@@ -217,17 +219,13 @@ final class DatabaseOutput: @unchecked Sendable {
             mapped.releasePages(offset: offset, length: piece)
             // The disk writes what is hashed while the rest is hashed: the fsync below waits
             // for less. (Only a hint: a failure here shows up in the fsync.)
-            _ = hdb_start_writeback(descriptor.rawValue, Int64(offset), Int64(piece))
+            SystemCall.startWriteback(descriptor, offset: offset, length: piece)
         }
         let digest = stream.finish()
         try write(digest.bytes(), at: DatabaseFormat.checksumOffset)
-        guard fsync(descriptor.rawValue) == 0 else {
-            throw FileIOError(path: temporary, operation: "fsync", errno: Errno(rawValue: errno))
-        }
+        try SystemCall.sync(descriptor, path: temporary)
         try AtomicFile.commit(temporary, to: destination)
-        lock.lock()
-        committed = true
-        lock.unlock()
+        layout.withLock { $0.committed = true }
         return digest
     }
 }

@@ -120,7 +120,7 @@ public struct HashDatabase: Sendable {
         else { throw corrupt("section table (\(sectionCount) sections) runs past the file") }
         let created = whole.i64(40)
         createdAt = created == 0 ? nil : created
-        checksum = Bytes32(loadingFrom: whole.base + DatabaseFormat.checksumOffset)
+        checksum = whole.bytes32(DatabaseFormat.checksumOffset)
 
         // The section table: known kinds at most once, inside the file, aligned, not overlapping.
         var records: [SectionRecord] = []

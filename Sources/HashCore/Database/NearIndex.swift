@@ -259,10 +259,10 @@ extension NearIndex {
             let permuted = permutation.apply(variant)
             for (tableIndex, table) in tables.enumerated() where radii[tableIndex] >= 0 {
                 let value = permuted.bits(from: table.start, count: table.bits)
-                let base = table.directory.base
+                let directory = table.directory
                 let owner: (table: Int32, variant: Int32) = (Int32(tableIndex), Int32(variantIndex))
                 let before = buckets.count
-                Self.forEachValue(within: radii[tableIndex], of: value, bits: table.bits) { buckets.append(base + $0 * 4) }
+                Self.forEachValue(within: radii[tableIndex], of: value, bits: table.bits) { buckets.append(directory.address($0 * 4)) }
                 owners.append(contentsOf: repeatElement(owner, count: buckets.count - before))
             }
         }
@@ -288,7 +288,7 @@ extension NearIndex {
             rangeOwners[rangeCount] = owners[index]
             let keep = start < end && end <= limit
             if keep {
-                hdb_prefetch(tables[Int(owners[index].table)].rows.base + Int(start) * 4)
+                hdb_prefetch(tables[Int(owners[index].table)].rows.address(Int(start) * 4))
             }
             rangeCount += keep ? 1 : 0
             candidateCount += keep ? Int(end &- start) : 0
@@ -313,11 +313,11 @@ extension NearIndex {
         hits.removeAll(keepingCapacity: true)
         let count = UInt32(pdq.count)
         for index in 0..<min(16, candidateCount) where candidates[index] < count {
-            hdb_prefetch(pdq.hashes.base + Int(candidates[index]) * 32)
+            hdb_prefetch(pdq.hashes.address(Int(candidates[index]) * 32))
         }
         for index in 0..<candidateCount where candidates[index] < count {
             if index + 16 < candidateCount, candidates[index + 16] < count {
-                hdb_prefetch(pdq.hashes.base + Int(candidates[index + 16]) * 32)
+                hdb_prefetch(pdq.hashes.address(Int(candidates[index + 16]) * 32))
             }
             let row = Int(candidates[index])
             let variant = Int(candidateVariants[index])

@@ -1,9 +1,11 @@
 /// Bytes of a mapped file: typed little-endian reads at offsets the caller has checked.
 ///
 /// Invariant: `base` points at `count` readable bytes that outlive the view (the owning
-/// `MappedFile` is kept alive by the `HashDatabase` that holds both).
+/// `MappedFile` is kept alive by the `HashDatabase` that holds both), and never change (the
+/// file is replaced by rename, never rewritten): sharing the view between threads is sound.
+/// Every read of mapped bytes goes through these methods; `base` is nobody else's.
 struct RawView: @unchecked Sendable {
-    let base: UnsafeRawPointer
+    private let base: UnsafeRawPointer
     let count: Int
 
     init(base: UnsafeRawPointer, count: Int) {
@@ -45,6 +47,25 @@ struct RawView: @unchecked Sendable {
     @inline(__always) func int(_ offset: Int) -> Int? {
         let value = u64(offset)
         return value <= UInt64(Int.max) ? Int(value) : nil
+    }
+
+    @inline(__always) func u32BigEndian(_ offset: Int) -> UInt32 {
+        UInt32(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    @inline(__always) func u64BigEndian(_ offset: Int) -> UInt64 {
+        UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    /// 32 bytes as stored (a hash or digest).
+    @inline(__always) func bytes32(_ offset: Int) -> Bytes32 {
+        Bytes32(loadingFrom: base + offset)
+    }
+
+    /// The address of a byte, for prefetching and for the near index's list of buckets to read
+    /// (bucket offsets it has checked against the directory's size when it opened).
+    @inline(__always) func address(_ offset: Int) -> UnsafeRawPointer {
+        base + offset
     }
 
     func bytes(_ offset: Int, _ length: Int) -> UnsafeRawBufferPointer {

@@ -165,17 +165,17 @@ struct DigestIndex: Sendable {
     @inline(__always)
     func key(_ index: Int) -> Bytes32 {
         let offset = index * kind.byteCount
-        let w0 = UInt64(bigEndian: keys.base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-        let w1 = UInt64(bigEndian: keys.base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+        let w0 = keys.u64BigEndian(offset)
+        let w1 = keys.u64BigEndian(offset + 8)
         switch kind {
         case .md5:
             return Bytes32(w0: w0, w1: w1, w2: 0, w3: 0)
         case .sha1:
-            let w2 = UInt64(UInt32(bigEndian: keys.base.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self))) << 32
+            let w2 = UInt64(keys.u32BigEndian(offset + 16)) << 32
             return Bytes32(w0: w0, w1: w1, w2: w2, w3: 0)
         case .sha256:
-            let w2 = UInt64(bigEndian: keys.base.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self))
-            let w3 = UInt64(bigEndian: keys.base.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+            let w2 = keys.u64BigEndian(offset + 16)
+            let w3 = keys.u64BigEndian(offset + 24)
             return Bytes32(w0: w0, w1: w1, w2: w2, w3: w3)
         }
     }
@@ -224,7 +224,7 @@ struct PDQTable: Sendable {
         self.records = records
     }
 
-    @inline(__always) func hash(_ index: Int) -> PDQHash { PDQHash(bits: Bytes32(loadingFrom: hashes.base + index * 32)) }
+    @inline(__always) func hash(_ index: Int) -> PDQHash { PDQHash(bits: hashes.bytes32(index * 32)) }
     @inline(__always) func entry(_ index: Int) -> Int { Int(records.u32(index * DatabaseFormat.pdqRecordSize)) }
     /// 0...100, or nil when unknown.
     /// The quality byte as stored (255: unknown).

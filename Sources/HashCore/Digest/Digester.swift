@@ -115,3 +115,16 @@ public final class SHA256Stream {
         return Bytes32(bytes: output)
     }
 }
+
+/// Digests of whole files, read in large pieces (inputs that are not read as lists: an NSRL
+/// database, which SQLite reads page by page).
+public enum FileDigest {
+    public static func sha256(path: String) throws(FileIOError) -> Bytes32 {
+        let reader = try BufferedFileReader(path: path, bufferSize: 4 << 20)
+        let digest = SHA256Stream()
+        while let chunk = try reader.readAvailable(maximum: 4 << 20) {
+            digest.update(chunk)
+        }
+        return digest.finish()
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// `hashdb scan`: hashes a hotline's derived items and groups them into clusters of the same
 /// image, so that an analyst sees each distinct image once and never one already classified.
@@ -326,23 +327,18 @@ final class ScanStateFile {
 
 /// One result per slice of a parallel loop. Invariant: each slot is written once, by the one
 /// iteration that owns it, before `all` reads them after the loop has returned.
-private final class SliceResults<Element>: @unchecked Sendable {
-    private var slots: [Result<[Element], Error>?]
-    private let lock = NSLock()
+private final class SliceResults<Element: Sendable>: Sendable {
+    private let slots: Mutex<[Result<[Element], any Error>?]>
 
     init(count: Int) {
-        slots = Array(repeating: nil, count: count)
+        slots = Mutex(Array(repeating: nil, count: count))
     }
 
-    func set(_ slice: Int, _ result: Result<[Element], Error>) {
-        lock.lock()
-        slots[slice] = result
-        lock.unlock()
+    func set(_ slice: Int, _ result: sending Result<[Element], any Error>) {
+        slots.withLock { $0[slice] = result }
     }
 
-    func all() -> [Result<[Element], Error>] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots.map { $0 ?? .success([]) }
+    func all() -> [Result<[Element], any Error>] {
+        slots.withLock { $0.map { $0 ?? .success([]) } }
     }
 }

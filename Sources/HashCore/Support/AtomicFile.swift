@@ -21,24 +21,14 @@ public enum AtomicFile {
 
     /// Renames `temporary` over `destination` and makes the rename durable.
     public static func commit(_ temporary: String, to destination: String) throws(FileIOError) {
-        guard rename(temporary, destination) == 0 else {
-            throw FileIOError(path: destination, operation: "rename", errno: .init(rawValue: errno))
-        }
+        try SystemCall.rename(temporary, over: destination)
         try syncDirectory(containing: destination)
     }
 
     /// Makes a rename in the directory of `path` durable. A failure is an error: a "written"
     /// database whose directory entry a crash can still take away is not written.
     static func syncDirectory(containing path: String) throws(FileIOError) {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw FileIOError(path: directory, operation: "open the directory to sync", errno: .init(rawValue: errno))
-        }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else {
-            throw FileIOError(path: directory, operation: "fsync the directory", errno: .init(rawValue: errno))
-        }
+        try SystemCall.syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
     /// Removes temporary files and working directories left next to `destination` by

@@ -10,15 +10,35 @@ import SystemPackage
 public struct FileIOError: Error, Equatable, Sendable, CustomStringConvertible {
     public let path: String
     public let operation: String
-    public let errno: Errno
+    /// The system's reason, when a system call failed; nil when the bytes were wrong instead
+    /// (a file that ends mid-record), which `problem` then says.
+    public let errno: Errno?
+    public let problem: String?
 
     public init(path: String, operation: String, errno: Errno) {
         self.path = path
         self.operation = operation
         self.errno = errno
+        problem = nil
     }
 
-    public var description: String { "\(path): \(operation) failed: \(errno)" }
+    /// A failed call of swift-system (which throws `Errno`, untyped).
+    public init(path: String, operation: String, error: any Error) {
+        self.path = path
+        self.operation = operation
+        errno = error as? Errno
+        problem = errno == nil ? String(describing: error) : nil
+    }
+
+    /// A read or write that worked but found the file not as it must be.
+    public init(path: String, operation: String, problem: String) {
+        self.path = path
+        self.operation = operation
+        errno = nil
+        self.problem = problem
+    }
+
+    public var description: String { "\(path): \(operation) failed: " + (errno.map { "\($0)" } ?? problem ?? "") }
 }
 
 /// Appends bytes to a file through a large buffer. Call `close()` (or `sync()` then `close()`)
@@ -56,7 +76,7 @@ public final class BufferedFileWriter {
             let options: FileDescriptor.OpenOptions = mustNotExist ? [.create, .exclusiveCreate, .closeOnExec] : [.closeOnExec]
             descriptor = try FileDescriptor.open(FilePath(path), .writeOnly, options: options, permissions: permissions)
         } catch {
-            throw FileIOError(path: path, operation: "create", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: path, operation: "create", error: error)
         }
         ownsDescriptor = true
         buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
@@ -70,7 +90,7 @@ public final class BufferedFileWriter {
             descriptor = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .append, .closeOnExec],
                                                  permissions: [.ownerReadWrite])
         } catch {
-            throw FileIOError(path: path, operation: "open for appending", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: path, operation: "open for appending", error: error)
         }
         ownsDescriptor = true
         buffer = .allocate(byteCount: max(4096, bufferSize), alignment: 64)
@@ -196,9 +216,7 @@ public final class BufferedFileWriter {
     public func sync() throws(FileIOError) {
         try flush()
         try waitForBackground()
-        guard fsync(descriptor.rawValue) == 0 else {
-            throw FileIOError(path: path, operation: "fsync", errno: Errno(rawValue: errno))
-        }
+        try SystemCall.sync(descriptor, path: path)
     }
 
     /// Overwrites bytes already written (after a flush), e.g. a header's checksum.
@@ -208,7 +226,7 @@ public final class BufferedFileWriter {
         do {
             _ = try bytes.withUnsafeBytes { try descriptor.writeAll(toAbsoluteOffset: Int64(offset), $0) }
         } catch {
-            throw FileIOError(path: path, operation: "write", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: path, operation: "write", error: error)
         }
     }
 
@@ -221,7 +239,7 @@ public final class BufferedFileWriter {
         do {
             try descriptor.close()
         } catch {
-            throw FileIOError(path: path, operation: "close", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: path, operation: "close", error: error)
         }
     }
 
@@ -241,21 +259,25 @@ public final class BufferedFileWriter {
                 _ = try descriptor.writeAll(bytes)
             }
         } catch {
-            throw FileIOError(path: path, operation: "write", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: path, operation: "write", error: error)
         }
     }
 }
 
 /// The second buffer of a write-behind writer and the queue that empties it. At most one
 /// buffer is in flight: `submit` waits for the previous write, then hands the filled buffer
-/// over and returns the free one. `spare` and `failure` are touched by the queue only
-/// between `submit` and the semaphore's signal, and by the writer only after waiting on it,
-/// which makes the @unchecked Sendable sound.
+/// over and returns the free one. `spare` is touched by the writer only while no write is in
+/// flight, and the queue touches only the bytes handed to it; whether one is in flight, and
+/// how it ended, pass through the monitor. That makes the @unchecked Sendable sound.
 private final class WriteBehind: @unchecked Sendable {
+    private struct Flight {
+        var busy = false
+        var failure: FileIOError?
+    }
+
     private let queue = DispatchQueue(label: "hashdb.write-behind")
-    private let idle = DispatchSemaphore(value: 1)
+    private let flight = Monitor(Flight())
     private var spare: UnsafeMutableRawBufferPointer
-    private var failure: FileIOError?
 
     init(bufferSize: Int) {
         spare = .allocate(byteCount: bufferSize, alignment: 64)
@@ -271,21 +293,21 @@ private final class WriteBehind: @unchecked Sendable {
     func submit(_ filled: UnsafeMutableRawBufferPointer, count: Int, position: Int?,
                 _ write: @escaping (UnsafeRawBufferPointer, Int?) throws(FileIOError) -> Void) throws(FileIOError) -> UnsafeMutableRawBufferPointer {
         precondition(filled.count == spare.count, "write-behind buffers have one size")
-        idle.wait()
-        if let failure {
-            idle.signal()
-            throw failure
-        }
+        if let failure = waitUntilIdle(thenBusy: true) { throw failure }
         let bytes = UnsafeRawBufferPointer(start: filled.baseAddress, count: count)
         let next = spare
         spare = filled
-        let job = UncheckedJob { [self] in
+        let job = UncheckedJob { [flight] in
+            var failure: FileIOError?
             do throws(FileIOError) {
                 try write(bytes, position)
             } catch {
                 failure = error
             }
-            idle.signal()
+            flight.withLock(wakingWaiters: true) { flight in
+                flight.busy = false
+                flight.failure = failure
+            }
         }
         queue.async { job.run() }
         return next
@@ -293,9 +315,17 @@ private final class WriteBehind: @unchecked Sendable {
 
     /// Waits for the write in flight; its failure, if it failed.
     func finish() -> FileIOError? {
-        idle.wait()
-        defer { idle.signal() }
-        return failure
+        waitUntilIdle(thenBusy: false)
+    }
+
+    /// Waits until no write is in flight; a failed write's error (and then nothing is started).
+    @discardableResult
+    private func waitUntilIdle(thenBusy: Bool) -> FileIOError? {
+        flight.await { flight, _ in
+            guard !flight.busy else { return .wait }
+            if flight.failure == nil && thenBusy { flight.busy = true }
+            return .done(flight.failure, wakingWaiters: false)
+        }
     }
 }
 
@@ -312,6 +342,9 @@ public final class BufferedFileReader {
     private var start = 0
     private var end = 0
     private var atEnd = false
+    /// Sees every byte read from the file, once, in order: a list's SHA-256 for the manifest
+    /// comes out of the one pass that parses it.
+    public var digest: SHA256Stream?
 
     /// The buffer is `bufferSize` bytes, or less for a smaller regular file (a list of ten rows
     /// needs no 4 MiB); it grows when one `read` asks for more.
@@ -321,7 +354,7 @@ public final class BufferedFileReader {
         do {
             opened = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
         } catch {
-            throw FileIOError(path: path, operation: "open", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: path, operation: "open", error: error)
         }
         var size = bufferSize
         do {
@@ -332,7 +365,7 @@ public final class BufferedFileReader {
             }
         } catch {
             try? opened.close()
-            throw FileIOError(path: path, operation: "open", errno: error as? Errno ?? .ioError)
+            throw FileIOError(path: path, operation: "open", error: error)
         }
         descriptor = opened
         buffer = .allocate(byteCount: max(4096, size), alignment: 64)
@@ -350,7 +383,7 @@ public final class BufferedFileReader {
             try refill(atLeast: count)
             if end - start < count {
                 guard end == start else {
-                    throw FileIOError(path: path, operation: "read (file ends mid-record)", errno: .ioError)
+                    throw FileIOError(path: path, operation: "read", problem: "the file ends mid-record")
                 }
                 return nil
             }
@@ -388,11 +421,12 @@ public final class BufferedFileReader {
             do {
                 read = try descriptor.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
             } catch {
-                throw FileIOError(path: path, operation: "read", errno: error as? Errno ?? .ioError)
+                throw FileIOError(path: path, operation: "read", error: error)
             }
             if read == 0 {
                 atEnd = true
             }
+            digest?.update(UnsafeRawBufferPointer(rebasing: buffer[end..<(end + read)]))
             end += read
         }
     }

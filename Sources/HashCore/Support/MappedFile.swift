@@ -56,17 +56,17 @@ public final class MappedFile: @unchecked Sendable {
             base = UnsafeRawPointer(bitPattern: 0x10)!
             return
         }
-        let address = mmap(nil, count, PROT_READ, MAP_PRIVATE, descriptor.rawValue, 0)
-        guard let address, address != MAP_FAILED else {
-            throw .cannotMap(path, Errno(rawValue: errno))
+        switch SystemCall.mapReadOnly(descriptor, count: count) {
+        case .success(let address): mapping = address
+        case .failure(let code): throw .cannotMap(path, code)
         }
-        mapping = address
+        let address = mapping!
         base = UnsafeRawPointer(address)
     }
 
     deinit {
         if let mapping {
-            munmap(mapping, count)
+            SystemCall.unmap(mapping, count: count)
         }
     }
 
@@ -79,7 +79,7 @@ public final class MappedFile: @unchecked Sendable {
         let start = (offset + huge - 1) / huge * huge
         let end = (offset + length) / huge * huge
         if end > start {
-            madvise(mapping + start, end - start, MADV_HUGEPAGE)
+            SystemCall.advise(mapping + start, length: end - start, .hugePages)
         }
     }
 
@@ -88,18 +88,18 @@ public final class MappedFile: @unchecked Sendable {
     /// over large inputs call this behind them to keep their memory bounded.
     public func releasePages(offset: Int = 0, length: Int? = nil) {
         guard let mapping else { return }
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pageSize = SystemCall.pageSize
         let start = (offset + pageSize - 1) / pageSize * pageSize
         let end = min(count, offset + (length ?? count))
         guard end > start else { return }
-        madvise(mapping + start, end - start, MADV_DONTNEED)
+        SystemCall.advise(mapping + start, length: end - start, .dontNeed)
     }
 
     /// Tells the kernel a range will be read soon, in order.
     public func adviseSequential(offset: Int, length: Int) {
         guard let mapping, length > 0 else { return }
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pageSize = SystemCall.pageSize
         let start = offset / pageSize * pageSize
-        madvise(mapping + start, min(count - start, length + offset - start), MADV_WILLNEED)
+        SystemCall.advise(mapping + start, length: min(count - start, length + offset - start), .willNeed)
     }
 }

@@ -13,27 +13,26 @@ func inParallel<A, B>(_ first: () throws -> A, _ second: () throws -> B) throws 
     }
 }
 
-/// A body run on another thread and its result. The body and the result are touched only by
-/// that thread until it signals `done`, and by the caller only after waiting on `done`: that
-/// makes the @unchecked Sendable sound. The body is let go before the signal, so that it does
-/// not outlive `withoutActuallyEscaping`.
+/// A body run on another thread and its result. The body is touched only by that thread, and
+/// let go before the result is published, so that it does not outlive `withoutActuallyEscaping`;
+/// the result passes through the monitor. That makes the @unchecked Sendable sound.
 private final class ThreadTask<A>: @unchecked Sendable {
     private var body: (() throws -> A)?
-    private var result: Result<A, Error>?
-    private let done = DispatchSemaphore(value: 0)
+    private let result = Monitor<Result<A, Error>?>(nil)
 
     init(_ body: @escaping () throws -> A) {
         self.body = body
     }
 
     func run() {
-        result = Result { try body!() }
+        let outcome = Result { try body!() }
         body = nil
-        done.signal()
+        result.withLock(wakingWaiters: true) { $0 = outcome }
     }
 
     func wait() throws -> A {
-        done.wait()
-        return try result!.get()
+        try result.await { result, _ in
+            result.map { .done($0, wakingWaiters: false) } ?? .wait
+        }.get()
     }
 }

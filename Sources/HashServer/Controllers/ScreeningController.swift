@@ -182,13 +182,12 @@ struct ScreeningController {
 
     static func hashes(of item: LookupRequest.Item) throws(APIError) -> QueryHashes {
         var hashes = QueryHashes(quality: item.quality)
-        do {
-            for (kind, hex) in [(DigestKind.sha256, item.sha256), (.sha1, item.sha1), (.md5, item.md5)] {
-                if let hex { hashes.digests.append(try Digest(kind: kind, hex: hex)) }
+        do throws(HashText.ParseError) {
+            for (kind, hex) in [(HashText.Kind.sha256, item.sha256), (.sha1, item.sha1), (.md5, item.md5), (.pdq, item.pdq)] {
+                if let hex { try HashText.add(hex, as: kind, to: &hashes) }
             }
-            if let hex = item.pdq { hashes.pdq = try PDQHash(hex: hex) }
         } catch {
-            throw .badRequest("bad_hash", String(describing: error))
+            throw .badRequest("bad_hash", error.description)
         }
         guard !hashes.digests.isEmpty || hashes.pdq != nil else {
             throw .badRequest("no_hashes", "the item has none of sha256, sha1, md5, pdq")

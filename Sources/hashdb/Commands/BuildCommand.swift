@@ -64,43 +64,29 @@ struct BuildCommand: ParsableCommand {
         for stale in AtomicFile.reclaimStale(for: output) {
             StandardError.line("\(command): removed \(stale), left by an interrupted build")
         }
-        let builder = try DatabaseBuilder(destination: output, options: write.builderOptions())
-        var feeder = RowFeeder(builder: builder, strict: lists.strict, command: command)
-        let reporter = StageReporter(command: command, verbose: write.verbose, progress: feeder.progress, firstStage: "reading inputs")
-
-        for input in inputs {
-            switch try InputKind.classify(input) {
-            case .list:
-                try feeder.readList(input, format: lists.format, defaults: lists.defaults(for: input))
-            case .images:
-                try feeder.readImages(input, defaults: lists.defaults(for: input), decoder: ImageDecoder(limits: limitOptions.limits), jobs: jobs.count)
-            case .database:
-                throw ValidationError("\(input) is a database: combine databases with hashdb merge")
-            }
+        for input in inputs where (try? InputKind.classify(input)) == .database {
+            throw ValidationError("\(input) is a database: combine databases with hashdb merge")
         }
-        if let scanReport, let labels {
-            try feeder.readLabelledScan(report: scanReport, labels: labels, defaults: lists.defaults(for: labels))
+        let progress = StandardError.isTerminal ? ProgressLine() : nil
+        let reporter = StageReporter(command: command, verbose: write.verbose, progress: progress, firstStage: "reading inputs")
+        let rejections = RejectionReport(command: command, progress: progress)
+        let request = IngestInputs(items: inputs, labelledScan: scanReport.map { .init(report: $0, labels: labels!) },
+                                   removals: annotations.removalLists, allowlists: annotations.allowLists)
+        let policy = lists.policy(annotations: annotations, limits: limitOptions.limits, jobs: jobs.count)
+        let report = try rejections.run { () throws(BuildError) in
+            try DatabaseIngest.build(request, to: output, policy: policy, options: write.builderOptions(),
+                                     events: rejections.events(reporter: reporter))
         }
-        let annotationInputs = try annotations.read(into: builder, feeder: &feeder, format: lists.format)
-        for input in annotationInputs { builder.addManifestInput(input) }
-        if lists.strict, feeder.rejected > 0 {
-            throw ExitCode(2)
-        }
-        // An export rebuilt on its own gets its manifest back: the same database, byte for byte.
-        if inputs.count == 1, annotations.isEmpty, feeder.restoredManifests.count == 1, write.created == nil {
-            builder.restoreManifest(feeder.restoredManifests[0].manifest, createdAt: feeder.restoredManifests[0].created)
-        }
-        builder.setManifestOption("strict", lists.strict ? "true" : "false")
-        let summary = try builder.write(progress: reporter.report)
         reporter.finish()
-        feeder.reportRejections()
+        rejections.finish()
+        let summary = report.summary
         let digests = DigestKind.allCases.map { "\($0.rawValue) \(summary.digests[$0] ?? 0)" }.joined(separator: ", ")
         StandardError.line("\(command): \(summary.rows) rows → \(summary.entries) entries (\(digests), pdq \(summary.pdqHashes)) in \(output), \(reporter.elapsed)")
-        if summary.removedEntries > 0 || feeder.removals > 0 {
+        if summary.removedEntries > 0 || report.removals > 0 {
             StandardError.line("\(command): removed \(summary.removedEntries) entries (\(summary.removedRows) rows) named by removals")
         }
-        if feeder.rejected > 0 {
-            StandardError.line("\(command): skipped \(feeder.rejected) malformed rows (use --strict to stop at the first)")
+        if report.rejected > 0 {
+            StandardError.line("\(command): skipped \(report.rejected) malformed rows (use --strict to stop at the first)")
         }
     }
 }

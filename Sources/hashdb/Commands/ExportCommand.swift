@@ -39,31 +39,8 @@ struct ExportCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let sink = try LineSink(path: output)
-        if let header = ListWriter.header(format) { try sink.write(header) }
-        if let manifest = database.manifest {
-            var row = ListRow()
-            row.record = .manifest
-            row.manifest = manifest
-            row.created = database.createdAt
-            try sink.write(ListWriter.line(row, format: format))
-        }
-        for row in ExportedEntry.rows(of: try database.tombstones()) {
-            try sink.write(ListWriter.line(row, format: format))
-        }
-        var allows: [AllowEntry] = []
-        try database.forEachAllowEntry { allow in
-            allows.append(allow)
-            if allows.count == 4096 {
-                for row in ExportedEntry.rows(of: allows) { try sink.write(ListWriter.line(row, format: format)) }
-                allows.removeAll(keepingCapacity: true)
-            }
-        }
-        for row in ExportedEntry.rows(of: allows) { try sink.write(ListWriter.line(row, format: format)) }
-
         let work = try output.map { try WorkDirectory(beside: $0) } ?? WorkDirectory(temporaryFor: "export")
-        try database.forEachExportedEntry(workDirectory: work.path, memoryBudget: memory << 20) { entry in
-            for row in entry.rows() { try sink.write(ListWriter.line(row, format: format)) }
-        }
+        try DatabaseExport.writeLines(of: database, format: format, workDirectory: work.path, memoryBudget: memory << 20, sink.write)
         try sink.close()
     }
 }

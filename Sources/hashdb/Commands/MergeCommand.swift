@@ -116,91 +116,33 @@ struct MergeOptions: ParsableArguments {
     /// A database input that cannot be used (damaged, its checksum failing, unreadable) is
     /// named on standard error and ends the run with status 2; nothing is written.
     func run(_ operation: DatabaseMerger.Operation, command: String) throws {
-        do {
-            try combine(operation, command: command)
-        } catch let error as DatabaseError {
-            StandardError.line("\(command): \(error)")
-            throw ExitCode(2)
-        }
-    }
-
-    private func combine(_ operation: DatabaseMerger.Operation, command: String) throws {
         for stale in AtomicFile.reclaimStale(for: output) {
             StandardError.line("\(command): removed \(stale), left by an interrupted run")
         }
-        let merger = try DatabaseMerger(destination: output, options: write.builderOptions())
-        merger.sourceFilter = DatabaseMerger.SourceFilter(keep: Set(keepSources), drop: Set(dropSources))
         let progress = StandardError.isTerminal ? ProgressLine() : nil
         let reporter = StageReporter(command: command, verbose: write.verbose, progress: progress, firstStage: "reading inputs")
-
-        // Databases are taken as they are. Lists are built into databases first: for a union
-        // all of them into one, for the other operations each on its own (sides matter).
-        var pendingLists: [String] = []
-        var listRows = 0
-        var listRejected = 0
-        func buildPendingLists() throws {
-            guard !pendingLists.isEmpty else { return }
-            let path = "\(merger.scratchDirectory)/lists-\(Int.random(in: 0..<Int.max)).hdb"
-            let builder = try DatabaseBuilder(destination: path, options: write.builderOptions(nearIndex: false))
-            var feeder = RowFeeder(builder: builder, strict: lists.strict, command: command)
-            for input in pendingLists {
-                if try InputKind.classify(input) == .images {
-                    try feeder.readImages(input, defaults: lists.defaults(for: input), decoder: ImageDecoder(limits: limitOptions.limits), jobs: jobs.count)
-                } else {
-                    try feeder.readList(input, format: lists.format, defaults: lists.defaults(for: input))
-                }
-            }
-            feeder.progress?.finish()
-            feeder.reportRejections()
-            if lists.strict, feeder.rejected > 0 { throw ExitCode(2) }
-            _ = try builder.write()
-            merger.add(try HashDatabase.open(path: path), verifyChecksum: false)
-            for input in feeder.inputs { merger.addManifestInput(input) }
-            listRows += feeder.rows
-            listRejected += feeder.rejected
-            pendingLists = []
+        let rejections = RejectionReport(command: command, progress: progress)
+        let request = IngestInputs(items: inputs, removals: annotations.removalLists, allowlists: annotations.allowLists)
+        let policy = lists.policy(annotations: annotations, limits: limitOptions.limits, jobs: jobs.count)
+        let filter = DatabaseMerger.SourceFilter(keep: Set(keepSources), drop: Set(dropSources))
+        let report = try rejections.run { () throws(BuildError) in
+            try DatabaseIngest.merge(request, operation: operation, sourceFilter: filter, to: output, policy: policy,
+                                     options: write.builderOptions(), events: rejections.events(reporter: reporter))
         }
-        var databases = 0
-        for input in inputs {
-            switch try InputKind.classify(input) {
-            case .database:
-                if operation != .union { try buildPendingLists() }
-                let database = try HashDatabase.open(path: input)
-                merger.add(database)
-                merger.addManifestInput(.init(name: input, sha256: Hex.encode(database.checksum, byteCount: 32), format: "hashdb",
-                                              rows: database.entryCount, rejected: 0))
-                databases += 1
-            case .list, .images:
-                pendingLists.append(input)
-                if operation != .union { try buildPendingLists() }
-            }
-        }
-        try buildPendingLists()
-
-        // Removals and allowlists go straight to the merger; their rejections are counted alike.
-        let annotationBuilder = try DatabaseBuilder(destination: "\(merger.scratchDirectory)/annotations.hdb", options: write.builderOptions(nearIndex: false))
-        var annotationFeeder = RowFeeder(builder: annotationBuilder, strict: lists.strict, command: command)
-        for input in try annotations.read(into: merger, feeder: &annotationFeeder, format: lists.format) {
-            merger.addManifestInput(input)
-        }
-        annotationFeeder.reportRejections()
-        if lists.strict, annotationFeeder.rejected > 0 { throw ExitCode(2) }
-        if !keepSources.isEmpty { merger.setManifestOption("keep-source", keepSources.sorted().joined(separator: ";")) }
-        if !dropSources.isEmpty { merger.setManifestOption("drop-source", dropSources.sorted().joined(separator: ";")) }
-
-        let summary = try merger.write(operation, progress: reporter.report)
         reporter.finish()
+        rejections.finish()
 
+        let summary = report.summary
         let digests = DigestKind.allCases.map { "\($0.rawValue) \(summary.digests[$0] ?? 0)" }.joined(separator: ", ")
-        var lines = ["\(databases) databases and \(inputs.count - databases) lists (\(listRows) rows, \(listRejected) rejected) → \(summary.entries) entries (\(digests), pdq \(summary.pdqHashes)) in \(output), \(reporter.elapsed)"]
+        var lines = ["\(report.databases) databases and \(report.lists) lists (\(report.listRows) rows, \(report.listRejected) rejected) → \(summary.entries) entries (\(digests), pdq \(summary.pdqHashes)) in \(output), \(reporter.elapsed)"]
         lines.append("\(summary.inputEntries) input entries: \(summary.mergedEntries) merged into another input's, "
                      + "\(summary.removedEntries) removed (the database carries \(summary.tombstones) removals), \(summary.filteredEntries) left out by source")
         if operation != .union {
             lines.append("\(summary.droppedEntries) left out by the \(operation == .intersection ? "intersection" : "subtraction")")
         }
         lines.append("allowlist: \(summary.allowEntries) hashes; \(summary.allowlistedEntries) entries carry an allowlisted digest (their matches are suppressed)")
-        if annotationFeeder.rejected > 0 || listRejected > 0 {
-            lines.append("rejected \(annotationFeeder.rejected + listRejected) malformed rows (listed above; --strict stops at the first)")
+        if report.annotationRejected > 0 || report.listRejected > 0 {
+            lines.append("rejected \(report.annotationRejected + report.listRejected) malformed rows (listed above; --strict stops at the first)")
         }
         for line in lines { StandardError.line("\(command): \(line)") }
     }

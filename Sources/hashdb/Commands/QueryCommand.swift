@@ -139,32 +139,22 @@ struct QueryCommand: ParsableCommand {
         let decoder = ImageDecoder(limits: limitOptions.limits, scaling: fast ? .fast : .exact)
         let wantsDihedral = dihedral
         // Lines of standard input that are hashes are answered in place; the rest are paths.
-        let walker = PathWalker(arguments: paths, standardInput: {
-            while let line = readLine(strippingNewline: true) {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if QueryInput.looksLikeHash(trimmed) {
-                    return QueryInput.hashMarker + trimmed
-                }
-                return trimmed
-            }
-            return nil
-        })
-        OrderedParallelMap<String, Result<QueryHashes, QueryFailure>>(jobs: jobs.count).run(
-            walker,
+        OrderedParallelMap<QueryItem, Result<QueryHashes, QueryFailure>>(jobs: jobs.count).run(
+            QueryItems(arguments: paths),
             makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral) },
-            transform: { (fingerprinter: inout Fingerprinter, item: String) -> Result<QueryHashes, QueryFailure> in
-                if item.hasPrefix(QueryInput.hashMarker) {
-                    return QueryInput.parseHash(String(item.dropFirst(QueryInput.hashMarker.count)))
-                }
-                do throws(FileReadError) {
-                    return .success(QueryHashes(try fingerprinter.fingerprint(path: item)))
-                } catch {
-                    return .failure(QueryFailure(message: error.description, code: error.code))
+            transform: { (fingerprinter: inout Fingerprinter, item: QueryItem) -> Result<QueryHashes, QueryFailure> in
+                switch item {
+                case .hash(let text):
+                    return QueryInput.parseHash(text)
+                case .file(let path):
+                    do throws(FileReadError) {
+                        return .success(QueryHashes(try fingerprinter.fingerprint(path: path)))
+                    } catch {
+                        return .failure(QueryFailure(message: error.description, code: error.code))
+                    }
                 }
             },
-            emit: { item, outcome in
-                answer(item.hasPrefix(QueryInput.hashMarker) ? String(item.dropFirst(QueryInput.hashMarker.count)) : item, outcome)
-            })
+            emit: { item, outcome in answer(item.name, outcome) })
         output.flush()
         if anyError { throw ExitCode(2) }
         if !anyMatch { throw ExitCode(1) }
@@ -177,37 +167,11 @@ struct QueryFailure: Error, Sendable {
 }
 
 enum QueryInput {
-    /// Marks standard-input lines that are hashes on their way through the path walker.
-    static let hashMarker = "\u{0}hash:"
-
-    static func looksLikeHash(_ text: String) -> Bool {
-        if case .success = parseHash(text) { return true }
-        return false
-    }
-
-    /// "hex" by length (64 digits: SHA-256 and PDQ both), or "kind:hex".
     static func parseHash(_ text: String) -> Result<QueryHashes, QueryFailure> {
-        let parts = text.split(separator: ":", maxSplits: 1)
-        let kindName = parts.count == 2 ? parts[0].lowercased() : nil
-        let hex = parts.count == 2 ? String(parts[1]) : text
-        do {
-            switch kindName {
-            case "pdq":
-                return .success(QueryHashes(pdq: try PDQHash(hex: hex)))
-            case let name?:
-                guard let kind = DigestKind(rawValue: name) else {
-                    return .failure(QueryFailure(message: "'\(name)' is not sha256, sha1, md5 or pdq", code: "bad_hash"))
-                }
-                return .success(QueryHashes(digests: [try Digest(kind: kind, hex: hex)]))
-            case nil:
-                guard let kind = DigestKind(hexLength: hex.utf8.count) else {
-                    throw HexError.wrongLength(text: hex, expected: [32, 40, 64])
-                }
-                let digest = try Digest(kind: kind, hex: hex)
-                return .success(QueryHashes(digests: [digest], pdq: kind == .sha256 ? try PDQHash(hex: hex) : nil))
-            }
+        do throws(HashText.ParseError) {
+            return .success(try HashText.parse(text))
         } catch {
-            return .failure(QueryFailure(message: String(describing: error), code: "bad_hash"))
+            return .failure(QueryFailure(message: error.description, code: "bad_hash"))
         }
     }
 }

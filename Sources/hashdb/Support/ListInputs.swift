@@ -25,9 +25,6 @@ struct ListInputOptions: ParsableArguments {
         if let added, parsedTime(added) == nil { throw ValidationError("--added '\(added)' is not a date or time") }
     }
 
-    func defaults(for input: String) -> RowDefaults {
-        RowDefaults(categories: category, sources: [source ?? InputKind.defaultSourceName(input)], added: added.flatMap(parsedTime))
-    }
 }
 
 /// Removal lists and allowlists, shared by build and merge.
@@ -54,40 +51,71 @@ struct AnnotationListOptions: ParsableArguments {
         }
     }
 
-    var isEmpty: Bool { removalLists.isEmpty && allowLists.isEmpty }
+}
 
-    /// Reads the removal lists and allowlists into `sink`; their manifest entries.
-    func read(into sink: AnnotationSink, feeder: inout RowFeeder, format: ListFormat?) throws -> [DatabaseBuilder.ManifestInput] {
-        var inputs: [DatabaseBuilder.ManifestInput] = []
-        for (paths, isRemoval) in [(removalLists, true), (allowLists, false)] {
-            for path in paths {
-                let name = InputKind.defaultSourceName(path)
-                let defaultReason = reason ?? "listed in \(name)"
-                let resolved = try format ?? ListReader.detectFormat(path: path)
-                let defaults = RowDefaults(sources: [name], record: isRemoval ? .removed : .allowed)
-                let counted = try feeder.readAnnotations(path, format: resolved, defaults: defaults) { row in
-                    if isRemoval {
-                        sink.addTombstones(row.tombstones(defaultSource: name, defaultReason: defaultReason))
-                    } else {
-                        try sink.addAllowEntries(row.allowEntries(defaultSource: name, defaultReason: defaultReason, defaultRadius: allowRadius))
-                    }
-                }
-                inputs.append(.init(name: path, sha256: try? FileSHA256.of(path), format: (isRemoval ? "removals, " : "allowlist, ") + resolved.rawValue,
-                                    rows: counted.rows, rejected: counted.rejected))
-            }
-        }
-        return inputs
+/// The ingest policy and inputs that the list, removal and job options describe together.
+extension ListInputOptions {
+    func policy(annotations: AnnotationListOptions, limits: DecodeLimits, jobs: Int) -> IngestPolicy {
+        IngestPolicy(source: source, categories: category, added: added.flatMap(parsedTime), format: format, strict: strict,
+                     decodeLimits: limits, jobs: jobs, allowRadius: annotations.allowRadius, annotationReason: annotations.reason)
     }
 }
 
-/// Where removals and allowlist entries go: a build or a merge.
-protocol AnnotationSink: AnyObject {
-    func addTombstones(_ tombstones: [Tombstone])
-    func addAllowEntries(_ entries: [AllowEntry]) throws
-}
+/// What a build or merge command shows of rows it rejected: the first few, each on its own
+/// line, then how many more; the stop under --strict.
+final class RejectionReport {
+    private let command: String
+    private let progress: ProgressLine?
+    private var shown = 0
+    private(set) var total = 0
+    static let shownLimit = 20
 
-extension DatabaseBuilder: AnnotationSink {}
-extension DatabaseMerger: AnnotationSink {}
+    init(command: String, progress: ProgressLine?) {
+        self.command = command
+        self.progress = progress
+    }
+
+    func events(reporter: StageReporter?) -> IngestEvents {
+        IngestEvents(
+            rejected: { [self] error in
+                total += 1
+                guard shown < Self.shownLimit else { return }
+                shown += 1
+                progress?.finish()
+                StandardError.line("\(command): \(error.description)")
+            },
+            rowsRead: { [progress] rows, rejected in progress?.update("read \(rows) rows, \(rejected) rejected") },
+            progress: { report in reporter?.report(report) })
+    }
+
+    /// "… and N more malformed rows", when more were rejected than shown.
+    func finish() {
+        progress?.finish()
+        if total > shown {
+            StandardError.line("\(command): … and \(total - shown) more malformed rows")
+        }
+    }
+
+    /// Runs an ingest job: a strict stop and an unusable input database end the command with
+    /// status 2, as any rejected input does; other failures as errors (status 1).
+    func run<Report>(_ job: () throws(BuildError) -> Report) throws -> Report {
+        do {
+            return try job()
+        } catch {
+            finish()
+            switch error {
+            case .row:
+                StandardError.line("\(command): stopped at the first malformed row (--strict); nothing written")
+                throw ExitCode(2)
+            case .database(let error):
+                StandardError.line("\(command): \(error)")
+                throw ExitCode(2)
+            default:
+                throw error
+            }
+        }
+    }
+}
 
 /// Sort memory and stage reports, shared by the commands that write databases.
 struct WriteOptions: ParsableArguments {
@@ -169,209 +197,10 @@ final class StageReporter {
 }
 
 func formatSeconds(_ duration: Duration) -> String {
-    let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    return String(format: "%.1f s", seconds)
+    String(format: "%.1f s", duration.seconds)
 }
 
 func parsedTime(_ text: String) -> Int64? {
     if let seconds = Int64(text) { return ISOTime.range.contains(seconds) ? seconds : nil }
     return ISOTime.parse(text)
-}
-
-/// What an input argument is: a database, a list to parse, or images to fingerprint.
-enum InputKind {
-    case database
-    case list
-    case images
-
-    static func classify(_ path: String) throws -> InputKind {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw InputError(file: path, reason: "no such file or directory")
-        }
-        if isDirectory.boolValue { return .images }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw InputError(file: path, reason: "cannot be read")
-        }
-        defer { try? handle.close() }
-        let head = [UInt8](handle.readData(ofLength: 16))
-        if HashDatabase.hasMagic(head) { return .database }
-        return head.withUnsafeBytes { ImageFormat.detect($0) } != nil ? .images : .list
-    }
-
-    /// "hotline" for hotline.csv or a directory called hotline.
-    static func defaultSourceName(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path)
-        let name = url.deletingPathExtension().lastPathComponent
-        return name.isEmpty ? url.lastPathComponent : name
-    }
-}
-
-/// Reads inputs into a builder: counts, reports and (with --strict) stops at rejected rows.
-/// Records of an export other than items go where they belong: removals and allowlist
-/// entries to the builder's, a manifest aside (`restoredManifests`).
-struct RowFeeder {
-    let builder: DatabaseBuilder
-    let strict: Bool
-    let command: String
-    let progress: ProgressLine? = StandardError.isTerminal ? ProgressLine() : nil
-    private(set) var rows = 0
-    private(set) var rejected = 0
-    private(set) var removals = 0
-    private(set) var allowEntries = 0
-    /// Manifest records met (an export's), with their creation times.
-    private(set) var restoredManifests: [(manifest: String, created: Int64?)] = []
-    /// One record per input read, for the build manifest.
-    private(set) var inputs: [DatabaseBuilder.ManifestInput] = []
-    private var shownRejections: [String] = []
-    static let shownRejectionLimit = 20
-
-    init(builder: DatabaseBuilder, strict: Bool, command: String) {
-        self.builder = builder
-        self.strict = strict
-        self.command = command
-    }
-
-    mutating func reject(_ error: RowError) throws {
-        rejected += 1
-        if shownRejections.count < Self.shownRejectionLimit {
-            shownRejections.append(error.description)
-            progress?.finish()
-            StandardError.line("\(command): \(error.description)")
-        }
-        if strict {
-            StandardError.line("\(command): stopped at the first malformed row (--strict); nothing written")
-            throw ExitCode(2)
-        }
-    }
-
-    func reportRejections() {
-        if rejected > shownRejections.count {
-            StandardError.line("\(command): … and \(rejected - shownRejections.count) more malformed rows")
-        }
-    }
-
-    private mutating func accept(_ row: ListRow, defaults: RowDefaults) throws {
-        switch row.record {
-        case .entry:
-            try builder.add(row)
-            rows += 1
-        case .removed:
-            let tombstones = row.tombstones(defaultSource: defaults.sources.first ?? "", defaultReason: "removed")
-            builder.addTombstones(tombstones)
-            removals += tombstones.count
-        case .allowed:
-            let entries = row.allowEntries(defaultSource: defaults.sources.first ?? "", defaultReason: "known benign", defaultRadius: PDQ.matchThreshold)
-            try builder.addAllowEntries(entries)
-            allowEntries += entries.count
-        case .manifest:
-            restoredManifests.append((row.manifest ?? "", row.created))
-        }
-        progress?.update("read \(rows) rows, \(rejected) rejected")
-    }
-
-    /// Rows made from a scan report and an analyst's labels (see ScanReport.labelledRows).
-    mutating func readLabelledScan(report: String, labels: String, defaults: RowDefaults) throws {
-        let rowsBefore = rows
-        for row in try ScanReport.labelledRows(report: report, labels: labels, defaultSource: defaults.sources.first ?? "scan") {
-            var row = row
-            if row.added == nil { row.added = defaults.added }
-            try accept(row, defaults: defaults)
-        }
-        inputs.append(.init(name: labels, sha256: try? FileSHA256.of(labels), format: "scan labels", rows: rows - rowsBefore, rejected: 0))
-        builder.addManifestInput(inputs.last!)
-    }
-
-    mutating func readList(_ path: String, format: ListFormat?, defaults: RowDefaults) throws {
-        let rowsBefore = rows
-        let rejectedBefore = rejected
-        let resolvedFormat = try format ?? ListReader.detectFormat(path: path)
-        try ListReader.readInBackground(path: path, format: resolvedFormat, defaults: defaults) { batch in
-            for result in batch {
-                switch result {
-                case .success(let row):
-                    do {
-                        try accept(row, defaults: defaults)
-                    } catch let error as DatabaseBuilder.RowRejected {
-                        try reject(RowError(file: path, line: 0, reason: error.reason))
-                    }
-                case .failure(let error):
-                    try reject(error)
-                }
-            }
-        }
-        inputs.append(.init(name: path, sha256: try? FileSHA256.of(path), format: resolvedFormat.rawValue,
-                            rows: rows - rowsBefore, rejected: rejected - rejectedBefore))
-        builder.addManifestInput(inputs.last!)
-    }
-
-    /// Reads a removal list or allowlist, handing each row (whatever its record kind, except
-    /// manifests) to `body`; counts rows and rejections.
-    mutating func readAnnotations(_ path: String, format: ListFormat, defaults: RowDefaults,
-                                  _ body: (ListRow) throws -> Void) throws -> (rows: Int, rejected: Int) {
-        var read = 0
-        let rejectedBefore = rejected
-        try ListReader.readInBackground(path: path, format: format, defaults: defaults) { batch in
-            for result in batch {
-                switch result {
-                case .success(let row) where row.record != .manifest:
-                    do {
-                        try body(row)
-                        read += 1
-                    } catch let error as DatabaseBuilder.RowRejected {
-                        try reject(RowError(file: path, line: 0, reason: error.reason))
-                    }
-                case .success:
-                    continue
-                case .failure(let error):
-                    try reject(error)
-                }
-            }
-        }
-        return (read, rejected - rejectedBefore)
-    }
-
-    /// Fingerprints images (in parallel) into rows: digests always, PDQ when the image decodes.
-    mutating func readImages(_ path: String, defaults: RowDefaults, decoder: ImageDecoder, jobs: Int) throws {
-        let rowsBefore = rows
-        let rejectedBefore = rejected
-        var failure: Error?
-        OrderedParallelMap<String, Result<Fingerprint, FileReadError>>(jobs: jobs).run(
-            PathWalker(arguments: [path], standardInput: nil),
-            makeWorker: { Fingerprinter(decoder: decoder) },
-            transform: { fingerprinter, file in Result { () throws(FileReadError) in try fingerprinter.fingerprint(path: file) } },
-            emit: { file, outcome in
-                guard failure == nil else { return }
-                do {
-                    switch outcome {
-                    case .success(let fingerprint):
-                        var row = ListRow(digests: fingerprint.digests.all)
-                        if let image = fingerprint.imageFingerprint {
-                            row.pdq = image.pdq.hash
-                            row.quality = image.pdq.quality
-                        }
-                        defaults.apply(to: &row)
-                        try accept(row, defaults: defaults)
-                    case .failure(let error):
-                        try reject(RowError(file: file, line: 0, reason: error.description))
-                    }
-                } catch {
-                    failure = error
-                }
-            })
-        if let failure { throw failure }
-        inputs.append(.init(name: path, sha256: nil, format: "images", rows: rows - rowsBefore, rejected: rejected - rejectedBefore))
-        builder.addManifestInput(inputs.last!)
-    }
-}
-
-enum FileSHA256 {
-    static func of(_ path: String) throws -> String {
-        let reader = try BufferedFileReader(path: path, bufferSize: 4 << 20)
-        let digest = SHA256Stream()
-        while let chunk = try reader.readAvailable(maximum: 4 << 20) {
-            digest.update(chunk)
-        }
-        return Hex.encode(digest.finish(), byteCount: 32)
-    }
 }

@@ -4,6 +4,8 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import SystemPackage
+import HashCore
 
 enum ProcessorCount {
     static var active: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
@@ -13,23 +15,24 @@ enum ProcessorCount {
 final class StandardOutput {
     private var buffer: [UInt8] = []
     private static let flushThreshold = 64 << 10
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
 
     init() {
-        descriptor = 1
+        descriptor = .standardOutput
         buffer.reserveCapacity(Self.flushThreshold * 2)
     }
 
     /// Output to a file (created or truncated) instead of standard output.
     init?(path: String) {
-        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { return nil }
+        guard let opened = try? FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec],
+                                                    permissions: [.ownerReadWrite, .groupRead, .otherRead]) else { return nil }
+        descriptor = opened
         buffer.reserveCapacity(Self.flushThreshold * 2)
     }
 
     deinit {
         flush()
-        if descriptor != 1 { close(descriptor) }
+        if descriptor != .standardOutput { try? descriptor.close() }
     }
 
     func writeLine(_ line: String) {
@@ -47,24 +50,17 @@ final class StandardOutput {
     }
 }
 
-/// Writes every byte to a file descriptor, retrying short writes; gives up quietly on a closed
-/// pipe (the reader has gone, as with `| head`).
-func writeAll(to descriptor: Int32, _ bytes: UnsafeRawBufferPointer) {
-    var offset = 0
-    while offset < bytes.count {
-        let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-        if written < 0 && errno == EINTR {
-            continue
-        }
-        guard written > 0 else { return }
-        offset += written
-    }
+/// Writes every byte (swift-system retries short and interrupted writes); gives up quietly
+/// on a closed pipe (the reader has gone, as with `| head`) or any other failure, since
+/// there is nowhere left to report it.
+func writeAll(to descriptor: FileDescriptor, _ bytes: UnsafeRawBufferPointer) {
+    _ = try? descriptor.writeAll(bytes)
 }
 
 enum StandardError {
     static func write(_ text: String) {
         var text = text
-        text.withUTF8 { writeAll(to: 2, UnsafeRawBufferPointer($0)) }
+        text.withUTF8 { writeAll(to: .standardError, UnsafeRawBufferPointer($0)) }
     }
 
     static func line(_ text: String) {
@@ -98,7 +94,7 @@ final class ProgressLine {
 
     var elapsedSeconds: Double {
         let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.seconds
     }
 
     func finish() {

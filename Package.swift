@@ -53,7 +53,8 @@ let package = Package(
         // NSRL reference data sets (RDSv3) are SQLite databases.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
-        // What Swift cannot do: setjmp/longjmp error recovery for libjpeg and libpng, prefetching.
+        // What Swift cannot do: setjmp/longjmp error recovery for libjpeg and libpng, libpng's counted
+        // allocator, test-image encoders, header probes, prefetching, copy_file_range and sync_file_range.
         .target(name: "CShims", dependencies: ["CJPEG", "CPNG"]),
 
         .target(

@@ -36,8 +36,9 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
                                   reloadOnSIGHUP: settings.reloadOnSIGHUP, metrics: metrics, logger: logger)
     return Application(
         router: router,
-        // Connections that send nothing for a minute are closed; a trickled body meets the
-        // request's deadline in the routes that read bodies; the connection cap bounds the rest.
+        // Connections that send nothing for a minute are closed; a trickled or stalled body on
+        // any route gets 503 from the connection guard (ConnectionGuardHandler) at the request
+        // deadline; the connection cap bounds the rest.
         server: .http1(configuration: .init(additionalChannelHandlers: [connections.handler(bodyTimeout: settings.limits.requestTimeout)], idleTimeout: .seconds(60))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "hashdb"),
         services: [hashing, watcher],

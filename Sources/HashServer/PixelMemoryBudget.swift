@@ -3,7 +3,7 @@ import HashCore
 
 /// The pixel memory every decode in the process may hold at once. A decode reserves what its
 /// image header says it will need before any buffer exists, waits while others hold the
-/// budget, and gives up at its request's deadline: a burst of 100-megapixel uploads queues
+/// budget, and gives up after `--memory-wait` or at its request's deadline, whichever is first: a burst of 100-megapixel uploads queues
 /// behind the budget instead of taking the process past its memory.
 ///
 /// Invariant: `inUse` is the sum of the reservations not yet released.

@@ -34,7 +34,8 @@ public struct ServerSettings: Sendable {
     }
 }
 
-/// What one request may ask of the service. Each limit answers with a 4xx naming it.
+/// What one request may ask of the service. Each limit answers with a 4xx naming it (the time
+/// limits with 503).
 public struct ServiceLimits: Sendable {
     /// Largest request body in bytes (an image, a batch, or a lookup document).
     public var maxBodyBytes: Int = 50 << 20

@@ -36,10 +36,11 @@ if !FileManager.default.fileExists(atPath: databasePath) {
     }
     var stageStart = ContinuousClock.now
     var stageName = ""
-    _ = try builder.write { stage in
+    _ = try builder.write { progress in
+        guard progress.stage != stageName else { return }
         if !stageName.isEmpty { print("  \(stageName): \(ContinuousClock.now - stageStart)") }
         stageStart = ContinuousClock.now
-        stageName = stage
+        stageName = progress.stage
     }
     print("  \(stageName): \(ContinuousClock.now - stageStart)")
 }

@@ -18,5 +18,3 @@ public struct BuildProgress: Sendable, Equatable {
     @inline(__always) static func due(_ index: Int) -> Bool { index & 0xFFFFF == 0 }
 }
 
-/// The parts a build and a merge share: records sorted on the way, the union-find that
-/// makes entries, and the writers of each section.

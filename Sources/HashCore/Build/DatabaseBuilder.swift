@@ -10,10 +10,12 @@ import Foundation
 ///    each distinct key is written, in order, to a key stream.
 /// 3. Each group of united rows becomes an entry; entries are numbered in the order of their
 ///    smallest key.
-/// 4. Rows are sorted by entry, merged, and written as entries, ids and label sets; their PDQ
-///    hashes and ids are queued for their own sorts.
-/// 5. The key stream, already sorted, becomes the digest indexes; the sorted PDQ hashes and
-///    id hashes become their sections; everything is assembled into the file.
+/// 4. Rows are grouped by entry (sorted by entry number).
+/// 5. Each group is merged and written as an entry, its ids and label set; its PDQ hashes and
+///    ids are queued for their own sorts.
+/// 6. The key stream, already sorted, becomes the digest indexes; the sorted ids the id index.
+/// 7. The sorted PDQ hashes become the PDQ table and its near index; removals, allowlist and
+///    manifest are added and the file is committed (`IndexStage`).
 public final class DatabaseBuilder {
     public struct Options: Sendable {
         /// Bytes of sort buffers in use at once (each sort gets its share). The rest of a
@@ -95,7 +97,6 @@ public final class DatabaseBuilder {
         links = ExternalSorter(directory: work.path, name: "links", memoryBudget: options.memoryBudget * 5 / 8)
         annotations = AnnotationWriter(directory: work.path, memoryBudget: options.memoryBudget / 8)
     }
-
 
     public func addManifestInput(_ input: ManifestInput) {
         manifestInputs.append(input)
@@ -368,7 +369,7 @@ public final class DatabaseBuilder {
         return json.output
     }
 
-    /// The members every manifest starts with (docs/FORMAT.md, section 64): tool, version,
+    /// The members every manifest starts with (docs/FORMAT.md, section 48): tool, version,
     /// format, the operation (merges), the inputs and the options.
     static func writeManifestHead(operation: String?, inputs: [ManifestInput], options: [String: String], into json: inout JSONWriter) {
         json.member("tool", "hashdb")
@@ -416,8 +417,4 @@ public final class DatabaseBuilder {
         }
         return SectionContent(kind: kind, count: strings.count, pieces: [.bytes(poolHeader(count: strings.count, bytes: data.count)), .bytes(offsets.bytes), .bytes(data)])
     }
-}
-
-public enum HashCoreVersion {
-    public static let current = "0.1.0"
 }

@@ -15,7 +15,7 @@ public enum DatabaseDiff {
     /// One linked group of entries that changed: usually one entry on each side that has one.
     public struct Item: Sendable {
         public var change: Change
-        /// The group's smallest key, "sha256:…" (what identifies it on both sides).
+        /// The group's smallest key, "<kind>:<hex>" (what identifies it on both sides).
         public var key: String
         public var old: [DatabaseEntry]
         public var new: [DatabaseEntry]

@@ -10,9 +10,10 @@ import Foundation
 ///    tombstones of every input and of this merge remove what they name.
 /// 2. The operation decides which linked groups stay; groups become entries, numbered as a
 ///    build numbers them.
-/// 3. Each entry is written from its input entries (ids, labels, earliest added); the digest
-///    indexes come from the merged key stream and the PDQ table from a second merge of the
-///    inputs' PDQ tables. Only the ids need a sort.
+/// 3. Each entry is written from its input entries (ids, labels, earliest added).
+/// 4. The digest indexes come from the merged key stream; the ids are sorted for the id index.
+/// 5. The PDQ table comes from a second merge of the inputs' PDQ tables; the near index, the
+///    removals, allowlist and manifest follow and the file is committed (`IndexStage`).
 public final class DatabaseMerger {
     public enum Operation: Sendable, Equatable {
         /// Everything in any input.
@@ -86,7 +87,6 @@ public final class DatabaseMerger {
         work = try WorkDirectory(beside: destination)
         annotations = AnnotationWriter(directory: work.path, memoryBudget: options.memoryBudget / 4)
     }
-
 
     /// A directory for working files that lives as long as the merger (a list input built
     /// into a database first goes here).
@@ -189,7 +189,7 @@ public final class DatabaseMerger {
         }
     }
 
-    /// Stages 3 to 5 (see `write`).
+    /// Stages 3 to 5 (see the type's documentation).
     private func writeEntriesAndIndexes(operation: Operation, summary: inout Summary, labels: InputLabels, union: DatabaseUnion,
                                         entryOfNode: EntryNumbering, keyCounts: [Int], progress: ((BuildProgress) -> Void)?) throws -> Summary {
         var labelSets = LabelSetTable(labels: labels)
@@ -353,15 +353,6 @@ public final class DatabaseMerger {
         json.member("entries", summary.entries)
         json.endObject()
         return json.output
-    }
-}
-
-/// PDQ quality as the table stores it: 0...100, or 255 for unknown (which any known one beats).
-enum PDQQualityByte {
-    static func better(_ a: UInt8, _ b: UInt8) -> UInt8 {
-        if a == DatabaseFormat.unknownQuality { return b }
-        if b == DatabaseFormat.unknownQuality { return a }
-        return max(a, b)
     }
 }
 

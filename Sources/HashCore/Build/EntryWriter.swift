@@ -24,7 +24,7 @@ final class EntryWriter {
     private var idCount = 0
 
     /// `pdqMemory` and `idMemory` are the budgets of the PDQ and id sorts (a merge, which
-    /// gathers PDQ hashes otherwise, gives the ids all of it).
+    /// gathers PDQ hashes otherwise, gives the PDQ sort nothing).
     /// The entries section (`entryCount` records) is placed in `output` at once; the others
     /// are gathered in `directory` and placed by `finishSections`.
     init(directory: String, output: DatabaseOutput, entryCount: Int, pdqMemory: Int, idMemory: Int, rowLabelSets: [RowLabelSet],
@@ -122,11 +122,10 @@ final class EntryWriter {
         return offset
     }
 
-    /// Closes the files; returns the entries, id strings, label strings and label sets sections.
     /// Closes the entries and places the id strings, label strings and label sets.
     func finishSections(labelNames: [String]) throws {
         guard entryCount == expectedEntries else {
-            throw InputError(file: output.destination, reason: "wrote \(entryCount) entries of \(expectedEntries)")
+            throw BuildError.internal("wrote \(entryCount) entries of \(expectedEntries)")
         }
         try entries.close()
         try idOffsets.close()

@@ -169,7 +169,7 @@ struct CanonicalOrdinals {
 }
 
 /// Walks the key stream alongside the entries (both in key order) to name entries that have
-/// no id by their smallest key, as "sha256:<hex>".
+/// no id by their smallest key, as "<kind>:<hex>" (sha256:… when the entry has a SHA-256).
 final class CanonicalKeyReader {
     private let reader: BufferedFileReader
     private let bits: [UInt64]

@@ -49,3 +49,12 @@ final class PDQTableWriter {
         })
     }
 }
+
+/// PDQ quality as the table stores it: 0...100, or 255 for unknown (which any known one beats).
+enum PDQQualityByte {
+    static func better(_ a: UInt8, _ b: UInt8) -> UInt8 {
+        if a == DatabaseFormat.unknownQuality { return b }
+        if b == DatabaseFormat.unknownQuality { return a }
+        return max(a, b)
+    }
+}

@@ -40,20 +40,6 @@ struct SectionContent {
     }
 }
 
-/// Little-endian encoding into a byte array (headers and tables).
-struct LittleEndianBytes {
-    private(set) var bytes: [UInt8] = []
-
-    mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-    mutating func int(_ value: Int) { u64(UInt64(value)) }
-    mutating func i64(_ value: Int64) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-    mutating func raw(_ values: [UInt8]) { bytes += values }
-    mutating func zeros(_ count: Int) { bytes += repeatElement(0, count: count) }
-    mutating func padTo(_ size: Int) { zeros(max(0, size - bytes.count)) }
-}
-
 /// The database file being written. Sections go into a temporary file next to the
 /// destination as they are made: the large ones are placed (a region reserved at the next
 /// free offset, then filled by writers positioned there, on any thread), the others copied in
@@ -113,8 +99,8 @@ final class DatabaseOutput: Sendable {
         }
     }
 
-    /// A writer positioned at `offset` (inside a reserved section); sections are large, so
-    /// it writes behind.
+    /// A writer positioned at `offset` (inside a reserved section); it writes behind when its
+    /// buffer is 1 MiB or more (the default: sections are large).
     func writer(at offset: Int, bufferSize: Int = 1 << 20) -> BufferedFileWriter {
         BufferedFileWriter(placedIn: descriptor, path: temporary, at: offset, bufferSize: bufferSize, writeBehind: bufferSize >= 1 << 20)
     }
@@ -229,5 +215,3 @@ final class DatabaseOutput: Sendable {
         return digest
     }
 }
-
-

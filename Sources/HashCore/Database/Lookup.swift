@@ -5,7 +5,7 @@ public struct DatabaseEntry: Sendable, Equatable {
     /// Position in the file (entries are numbered in the order of their smallest key).
     public let index: Int
     /// The ids its lists gave it, sorted; when none did, one made from its smallest key
-    /// ("sha256:…").
+    /// ("<kind>:<hex>", sha256:… when the entry has a SHA-256).
     public let ids: [String]
     public let categories: [String]
     public let sources: [String]
@@ -98,20 +98,3 @@ extension HashDatabase {
 }
 
 public typealias LabelCounts = (categories: [(String, Int)], sources: [(String, Int)])
-
-/// A value computed at most once and then shared; a failure is not kept (the next caller
-/// tries again and gets the same error from the same bytes).
-final class OnceCache<Value: Sendable>: Sendable {
-    private let stored = Mutex<Value?>(nil)
-
-    var isEmpty: Bool { stored.withLock { $0 == nil } }
-
-    func value(_ compute: () throws(DatabaseError) -> Value) throws(DatabaseError) -> Value {
-        try stored.withLock { (cached: inout Value?) throws(DatabaseError) -> Value in
-            if let cached { return cached }
-            let value = try compute()
-            cached = value
-            return value
-        }
-    }
-}

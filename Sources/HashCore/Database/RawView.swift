@@ -3,7 +3,9 @@
 /// Invariant: `base` points at `count` readable bytes that outlive the view (the owning
 /// `MappedFile` is kept alive by the `HashDatabase` that holds both), and never change (the
 /// file is replaced by rename, never rewritten): sharing the view between threads is sound.
-/// Every read of mapped bytes goes through these methods; `base` is nobody else's.
+/// Reads of a database's sections go through these methods, at offsets the section views
+/// checked when the file was opened; whole-file passes (checksum, warming) read
+/// `MappedFile.bytes` directly.
 struct RawView: @unchecked Sendable {
     private let base: UnsafeRawPointer
     let count: Int

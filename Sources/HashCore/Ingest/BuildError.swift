@@ -8,6 +8,8 @@ public enum BuildError: Error, Equatable, Sendable, CustomStringConvertible {
     case input(InputError)
     /// A read or write of hashdb's own files (the output, working files) failed.
     case io(FileIOError)
+    /// More than one build or merge takes (rows, entries, distinct digests).
+    case limit(String)
     /// An input database that cannot be used: damaged, its checksum failing.
     case database(DatabaseError)
     /// A fault of hashdb's own (working files that disagree with each other); a bug to report.
@@ -18,13 +20,15 @@ public enum BuildError: Error, Equatable, Sendable, CustomStringConvertible {
         case .row(let error): error.description
         case .input(let error): error.description
         case .io(let error): error.description
+        case .limit(let reason): reason
         case .database(let error): error.description
         case .internal(let reason): "internal error (please report it): \(reason)"
         }
     }
 
-    /// The error as a build error: build errors as they are, the library's error types by kind.
-    /// Anything else (a row rejection escaping its reader) is an internal fault.
+    /// The error as a build error: build errors as they are, the library's error types by kind,
+    /// a row rejection outside any row (a limit of the whole job) as a limit. Anything else is
+    /// an internal fault.
     init(_ error: any Error) {
         switch error {
         case let error as BuildError: self = error
@@ -32,6 +36,7 @@ public enum BuildError: Error, Equatable, Sendable, CustomStringConvertible {
         case let error as InputError: self = .input(error)
         case let error as FileIOError: self = .io(error)
         case let error as DatabaseError: self = .database(error)
+        case let error as DatabaseBuilder.RowRejected: self = .limit(error.reason)
         default: self = .internal(String(describing: error))
         }
     }

@@ -23,7 +23,8 @@ public enum DatabaseIngest {
     /// the manifest it carries back: the same database, byte for byte.
     public static func build(_ inputs: IngestInputs, to destination: String, policy: IngestPolicy,
                              options: DatabaseBuilder.Options = .init(), events: IngestEvents = .init()) throws(BuildError) -> BuildReport {
-        try BuildError.mapping {
+        for stale in AtomicFile.reclaimStale(for: destination) { events.reclaimed(stale) }
+        return try BuildError.mapping {
             let builder = try DatabaseBuilder(destination: destination, options: options)
             var ingest = RowIngest(policy: policy, events: events)
             for item in inputs.items {
@@ -65,14 +66,15 @@ public enum DatabaseIngest {
 
     /// Combines databases and lists (anything a build reads) into one database by `operation`.
     /// Databases are taken as they are. Lists are built into databases first, in a working
-    /// folder: for a union all of them into one, for the other operations each run of lists
-    /// between databases on its own (which side an entry is on matters there).
+    /// folder: for a union all of them into one; for the other operations each list into its
+    /// own (which side an entry is on matters there).
     public static func merge(_ inputs: IngestInputs, operation: DatabaseMerger.Operation = .union,
                              sourceFilter: DatabaseMerger.SourceFilter = .init(), to destination: String, policy: IngestPolicy,
                              options: DatabaseBuilder.Options = .init(), events: IngestEvents = .init()) throws(BuildError) -> MergeReport {
         if let scan = inputs.labelledScan {
             throw .input(InputError(file: scan.labels, reason: "labels of a scan go into a build, not a merge"))
         }
+        for stale in AtomicFile.reclaimStale(for: destination) { events.reclaimed(stale) }
         return try BuildError.mapping {
             let merger = try DatabaseMerger(destination: destination, options: options)
             merger.sourceFilter = sourceFilter

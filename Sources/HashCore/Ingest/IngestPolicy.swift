@@ -12,11 +12,12 @@ public struct IngestPolicy: Sendable, Equatable {
     public var format: ListFormat?
     /// Stop at the first malformed row (then nothing is written) instead of skipping it.
     public var strict: Bool
-    /// Images fingerprinted from folders and files.
+    /// Decode limits of the images fingerprinted from folders and files.
     public var decodeLimits: DecodeLimits
     /// Threads that fingerprint images.
     public var jobs: Int
-    /// Radius of allowlist PDQ hashes that give none.
+    /// Radius of the PDQ hashes of allowlist files that give none (allowlist records among the
+    /// items, an export's, carry their own or PDQ's match threshold).
     public var allowRadius: Int
     /// Reason recorded for removals and allowlist entries that give none; nil: "listed in <list>".
     public var annotationReason: String?
@@ -68,16 +69,20 @@ public struct IngestInputs: Sendable, Equatable {
     }
 }
 
-/// What a job tells its caller while it runs: each rejected row (a command shows the first
-/// few), rows read so far, and the stages of writing.
+/// What a job tells its caller while it runs: working files of an interrupted run removed
+/// beside the destination, each rejected row (a command shows the first few), rows read so
+/// far, and the stages of writing.
 public struct IngestEvents {
+    public var reclaimed: (String) -> Void
     public var rejected: (RowError) -> Void
     public var rowsRead: (_ rows: Int, _ rejected: Int) -> Void
     public var progress: (BuildProgress) -> Void
 
-    public init(rejected: @escaping (RowError) -> Void = { _ in },
+    public init(reclaimed: @escaping (String) -> Void = { _ in },
+                rejected: @escaping (RowError) -> Void = { _ in },
                 rowsRead: @escaping (_ rows: Int, _ rejected: Int) -> Void = { _, _ in },
                 progress: @escaping (BuildProgress) -> Void = { _ in }) {
+        self.reclaimed = reclaimed
         self.rejected = rejected
         self.rowsRead = rowsRead
         self.progress = progress

@@ -1,5 +1,4 @@
-/// Where the rows of an input go: a build (`DatabaseBuilder`), whose every record kind has a
-/// place; removals and allowlist entries alone can also go straight to a merge.
+/// Where removals and allowlist entries go: a builder or a merger.
 public protocol AnnotationSink: AnyObject {
     func addTombstones(_ tombstones: [Tombstone])
     func addAllowEntries(_ entries: [AllowEntry]) throws
@@ -10,7 +9,7 @@ extension DatabaseMerger: AnnotationSink {}
 
 /// Reads inputs into a builder under a policy: counts rows and rejections, hands each
 /// rejection to the caller, and under a strict policy stops at the first. Records of an export
-/// other than items go where they belong: removals and allowlist entries to the builder's, a
+/// other than items go where they belong: removals and allowlist entries to the builder, a
 /// manifest aside (`restoredManifests`).
 struct RowIngest {
     let policy: IngestPolicy

@@ -94,12 +94,4 @@ public final class MappedFile: @unchecked Sendable {
         guard end > start else { return }
         SystemCall.advise(mapping + start, length: end - start, .dontNeed)
     }
-
-    /// Tells the kernel a range will be read soon, in order.
-    public func adviseSequential(offset: Int, length: Int) {
-        guard let mapping, length > 0 else { return }
-        let pageSize = SystemCall.pageSize
-        let start = offset / pageSize * pageSize
-        SystemCall.advise(mapping + start, length: min(count - start, length + offset - start), .willNeed)
-    }
 }

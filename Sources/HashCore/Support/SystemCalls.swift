@@ -6,11 +6,12 @@ import Darwin
 import CShims
 import SystemPackage
 
-/// The system calls swift-system does not wrap, in one place and one style: each takes typed
-/// arguments, retries when a signal interrupts it (EINTR), and throws the real errno with the
-/// path and the operation. Opening, reading, writing and closing go through swift-system's
-/// `FileDescriptor` (which retries EINTR too); nothing else in the project calls the C library
-/// for files or memory mappings.
+/// The system calls swift-system does not wrap, in one place and one style: typed arguments,
+/// EINTR retried, and for each call that can fail the real errno (thrown with the path and the
+/// operation, or returned where the caller decides). Opening, reading, writing and closing go
+/// through swift-system's `FileDescriptor` (which retries EINTR too). Outside this file only
+/// `WorkDirectory` (mkdir) and `PathWalker` (lstat, opendir, readdir on names that are not
+/// UTF-8) call the C library for files.
 public enum SystemCall {
     /// Runs `call` until it does not fail with EINTR; `errno` of a failure (a result of -1).
     @inline(__always)
@@ -49,8 +50,8 @@ public enum SystemCall {
         try sync(descriptor, path: directory, what: "fsync the directory")
     }
 
-    /// Copies up to `count` bytes between files inside the kernel (copy_file_range, or a
-    /// read/write loop where the file system cannot); the number copied, 0 at the input's end.
+    /// Copies up to `count` bytes between files inside the kernel (copy_file_range(2)): the
+    /// number copied, 0 at the input's end, or the errno.
     static func copyFileRange(from input: FileDescriptor, at inputOffset: inout Int64,
                               to output: FileDescriptor, at outputOffset: inout Int64, count: Int) -> Swift.Result<Int, Errno> {
         retryingInterrupts { hdb_copy_file_range(input.rawValue, &inputOffset, output.rawValue, &outputOffset, count) }.map { Int($0) }
@@ -83,12 +84,11 @@ public enum SystemCall {
 
     /// What a mapped range will be used for (madvise(2)).
     enum Advice {
-        case hugePages, willNeed, dontNeed
+        case hugePages, dontNeed
 
         var rawValue: Int32 {
             switch self {
             case .hugePages: MADV_HUGEPAGE
-            case .willNeed: MADV_WILLNEED
             case .dontNeed: MADV_DONTNEED
             }
         }

@@ -8,7 +8,7 @@ import NIOFoundationCompat
 
 /// /v1/check (an upload), /v1/check/batch (several, multipart) and /v1/lookup (hashes the
 /// provider computed itself). Uploaded bytes live in memory for the request only: never
-/// written to disk, never logged; logs carry hashes and decisions.
+/// written to disk, never logged; logs carry decisions, and hashes only of uploads that matched.
 struct ScreeningController {
     let store: DatabaseStore
     let hashing: HashingPool

@@ -61,9 +61,7 @@ struct BuildCommand: ParsableCommand {
 
     func run() throws {
         let command = "hashdb build"
-        for stale in AtomicFile.reclaimStale(for: output) {
-            StandardError.line("\(command): removed \(stale), left by an interrupted build")
-        }
+        // A usage error, before any work: the library refuses it too, as an input error.
         for input in inputs where (try? InputKind.classify(input)) == .database {
             throw ValidationError("\(input) is a database: combine databases with hashdb merge")
         }

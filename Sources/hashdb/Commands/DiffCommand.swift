@@ -13,7 +13,7 @@ struct DiffCommand: ParsableCommand {
             allowlist entries each carries. Read it before deploying tonight's file.
 
             --list also writes each change as a JSON line: change, key (the entry's smallest \
-            digest, "sha256:…"), id, categories and sources (for a change, "old" and "new").
+            key, "<kind>:<hex>"), id, categories and sources (for a change, "old" and "new").
 
             Exit status: 0 when the databases hold the same entries and labels, 1 when they \
             differ, 2 on an error.

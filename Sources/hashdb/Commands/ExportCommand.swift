@@ -11,7 +11,8 @@ struct ExportCommand: ParsableCommand {
             with the columns hashdb build reads, plus a "record" column for what is not an \
             entry: the removals ("removed") and allowlist ("allowed") the database carries, and \
             its build manifest ("manifest"), first. hashdb build with the export as its only \
-            input, and no --source, --category or --added, writes the same database byte for byte.
+            input, and no --source, --category, --added, --created, --remove or --allow, writes \
+            the same database byte for byte.
 
             Examples:
               hashdb export known.hdb > known.jsonl
@@ -46,38 +47,3 @@ struct ExportCommand: ParsableCommand {
 }
 
 extension ListWriter.Format: ExpressibleByArgument {}
-
-/// Lines to standard output, or to a file written next to its destination and renamed over it
-/// when complete.
-final class LineSink {
-    private let file: BufferedFileWriter?
-    private let destination: String?
-    private let standardOutput: StandardOutput?
-
-    init(path: String?) throws {
-        destination = path
-        if let path {
-            file = try BufferedFileWriter(path: AtomicFile.temporaryPath(for: path, kind: "tmp"))
-            standardOutput = nil
-        } else {
-            file = nil
-            standardOutput = StandardOutput()
-        }
-    }
-
-    func write(_ line: String) throws {
-        if let file {
-            try file.write(Array(line.utf8) + [10])
-        } else {
-            standardOutput?.writeLine(line)
-        }
-    }
-
-    func close() throws {
-        standardOutput?.flush()
-        guard let file, let destination else { return }
-        try file.sync()
-        try file.close()
-        try AtomicFile.commit(file.path, to: destination)
-    }
-}

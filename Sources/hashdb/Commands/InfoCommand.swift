@@ -6,7 +6,7 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Describe a database: format, counts, categories, sources, how it was built.",
-        discussion: "Reads only the header, tables and labels: fast on any size. `hashdb verify` checks the content.")
+        discussion: "Reads the header and tables and walks the entry table once to count labels. `hashdb verify` checks the content.")
 
     @Argument(help: ArgumentHelp("The database.", valueName: "db"))
     var db: String
@@ -66,41 +66,5 @@ struct InfoCommand: ParsableCommand {
 extension InfoCommand {
     static func megabytes(_ bytes: Int) -> String {
         bytes < 1 << 20 ? "\(bytes) B" : String(format: "%.1f MiB", Double(bytes) / Double(1 << 20))
-    }
-}
-
-struct VerifyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "verify",
-        abstract: "Check databases in full: checksum, structure, every reference.",
-        discussion: "Exit status 0 only when every database given is sound; otherwise each problem is listed and the status is 2.")
-
-    @Argument(help: ArgumentHelp("Databases to check.", valueName: "db"))
-    var databases: [String] = []
-
-    func validate() throws {
-        guard !databases.isEmpty else { throw ValidationError("name at least one database") }
-    }
-
-    func run() throws {
-        var sound = true
-        for path in databases {
-            do {
-                let database = try HashDatabase.open(path: path)
-                let problems = database.verify()
-                if problems.isEmpty {
-                    print("\(path): ok (\(database.entryCount) entries, sha256:\(Hex.encode(database.checksum, byteCount: 32)))")
-                } else {
-                    sound = false
-                    for problem in problems {
-                        print("\(path): \(problem)")
-                    }
-                }
-            } catch {
-                sound = false
-                print("\(error)")
-            }
-        }
-        if !sound { throw ExitCode(2) }
     }
 }

@@ -116,9 +116,6 @@ struct MergeOptions: ParsableArguments {
     /// A database input that cannot be used (damaged, its checksum failing, unreadable) is
     /// named on standard error and ends the run with status 2; nothing is written.
     func run(_ operation: DatabaseMerger.Operation, command: String) throws {
-        for stale in AtomicFile.reclaimStale(for: output) {
-            StandardError.line("\(command): removed \(stale), left by an interrupted run")
-        }
         let progress = StandardError.isTerminal ? ProgressLine() : nil
         let reporter = StageReporter(command: command, verbose: write.verbose, progress: progress, firstStage: "reading inputs")
         let rejections = RejectionReport(command: command, progress: progress)

@@ -50,6 +50,9 @@ let package = Package(
                        providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        // Video: FFmpeg's demuxers, decoders and scaler (Debian 12 ships FFmpeg 5.1).
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         // NSRL reference data sets (RDSv3) are SQLite databases.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
@@ -60,7 +63,7 @@ let package = Package(
         .target(
             name: "HashCore",
             dependencies: [
-                "CShims", "CWebP", "CCrypto", "CSQLite",
+                "CShims", "CWebP", "CCrypto", "CSQLite", "CFFmpeg",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: coreSettings),

@@ -17,5 +17,6 @@ let package = Package(
         .executableTarget(name: "FuzzList", dependencies: ["FuzzSupport"], swiftSettings: fuzzSettings),
         .executableTarget(name: "FuzzHex", dependencies: ["FuzzSupport"], swiftSettings: fuzzSettings),
         .executableTarget(name: "FuzzRequest", dependencies: ["FuzzSupport"], swiftSettings: fuzzSettings),
+        .executableTarget(name: "FuzzVideo", dependencies: ["FuzzSupport"], swiftSettings: fuzzSettings),
     ]
 )

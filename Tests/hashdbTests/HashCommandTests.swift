@@ -71,14 +71,54 @@ import TestSupport
         let output = try HashDBCommand.run(["hash", "--format", "tsv", "images/webp", "bad/empty.jpg"], currentDirectory: TestPaths.fixtures)
         #expect(output.status == 2)
         let lines = output.lines
-        #expect(lines.first == "path\tsha256\tsha1\tmd5\tpdq\tquality\twidth\theight\tformat\terror")
+        #expect(lines.first == "path\tsha256\tsha1\tmd5\tpdq\tquality\twidth\theight\tformat\terror\tframe\ttimestamp")
         #expect(lines.count == 6)
         let lossy = lines[3].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         #expect(lossy[0] == "images/webp/lossy-alpha.webp" || lossy[0] == "images/webp/lossy.webp")
         #expect(lossy[8] == "webp")
         let failed = lines[5].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        #expect(failed.count == 10)
+        #expect(failed.count == 12, "a column for each header field, frame and timestamp empty for an image")
         #expect(failed[9] == "empty file")
+        #expect(failed[10].isEmpty && failed[11].isEmpty)
+    }
+
+    /// The project's generated videos (Fixtures/generate-videos): one record each, with its vPDQ
+    /// frames at one a second; damaged ones get an error record, and the batch goes on.
+    @Test func videosGetTheirFramesAndDamagedOnesAnError() throws {
+        let output = try HashDBCommand.run(["hash", "videos/pattern.mp4", "bad-videos/truncated.mp4", "videos/fractal.mkv",
+                                            "bad-videos/header-only.mp4", "videos/pattern-small.webm", "videos/pattern.avi"],
+                                           currentDirectory: TestPaths.fixtures)
+        #expect(output.status == 2)
+        let records = output.records
+        #expect(records.map { $0["path"] as? String } == ["videos/pattern.mp4", "bad-videos/truncated.mp4", "videos/fractal.mkv",
+                                                         "bad-videos/header-only.mp4", "videos/pattern-small.webm", "videos/pattern.avi"])
+        #expect(records.allSatisfy { $0["media"] as? String == "video" && ($0["sha256"] as? String)?.count == 64 })
+        let pattern = records[0]
+        #expect(pattern["format"] as? String == "mp4" && pattern["width"] as? Int == 256 && pattern["height"] as? Int == 144)
+        #expect(pattern["frames_decoded"] as? Int == 75)
+        let frames = try #require(pattern["frames"] as? [[String: Any]])
+        #expect(frames.map { $0["frame"] as? Int } == [0, 25, 50], "25 fps, one frame a second")
+        #expect(frames.map { $0["timestamp"] as? Double } == [0, 1, 2])
+        #expect(frames.allSatisfy { ($0["pdq"] as? String)?.count == 64 && ($0["quality"] as? Int ?? -1) >= 50 })
+        #expect(records[1]["error_code"] as? String == "corrupt_video")
+        #expect(records[3]["error_code"] as? String == "no_video_stream")
+        #expect((records[2]["frames"] as? [Any])?.count == 2 && (records[4]["frames"] as? [Any])?.count == 3
+                && (records[5]["frames"] as? [Any])?.count == 2)
+        #expect(!output.standardError.contains("[mov,mp4"), "FFmpeg's own log stays silent")
+
+        let every = try HashDBCommand.run(["hash", "--format", "tsv", "--seconds-per-hash", "0", "--downsample", "64x64", "videos/pattern.avi"],
+                                          currentDirectory: TestPaths.fixtures)
+        #expect(every.status == 0)
+        let rows = every.lines.dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.count == 30, "every frame of 2 s at 15 fps, one row a frame")
+        #expect(rows.map { $0[10] } == (0..<30).map(String.init))
+        #expect(rows.allSatisfy { $0[6] == "176" && $0[7] == "144" && $0[8] == "avi" })
+
+        let refused = try HashDBCommand.run(["hash", "--max-duration", "1", "videos/pattern.mp4"], currentDirectory: TestPaths.fixtures)
+        #expect(refused.status == 2)
+        #expect(refused.records.first?["error_code"] as? String == "too_long")
+        let badSize = try HashDBCommand.run(["hash", "--downsample", "4x4", "videos/pattern.mp4"], currentDirectory: TestPaths.fixtures)
+        #expect(badSize.status == 64)
     }
 
     @Test func readsPathsFromStandardInput() throws {

@@ -8,13 +8,31 @@ public struct ImageFingerprint: Sendable, Equatable {
 }
 
 /// Everything HashCore knows about one file: its exact digests, always, and its perceptual
-/// fingerprint when it decodes as an image.
+/// fingerprint when it decodes as an image, or, for a video (told by its bytes, hashed when
+/// the fingerprinter was given a video hasher), its vPDQ frames.
 public struct Fingerprint: Sendable {
     public var byteCount: Int
     public var digests: FileDigests
     public var image: Result<ImageFingerprint, ImageDecodeError>
+    /// Non-nil for a file whose bytes are a video container.
+    public var video: Result<VideoFingerprint, VideoDecodeError>?
+
+    public init(byteCount: Int, digests: FileDigests, image: Result<ImageFingerprint, ImageDecodeError>,
+                video: Result<VideoFingerprint, VideoDecodeError>? = nil) {
+        self.byteCount = byteCount
+        self.digests = digests
+        self.image = image
+        self.video = video
+    }
 
     public var imageFingerprint: ImageFingerprint? { try? image.get() }
+    public var videoFingerprint: VideoFingerprint? { try? video?.get() }
+
+    /// Whether the perceptual part worked: the image decoded, or the video was hashed.
+    public var isPerceptuallyHashed: Bool {
+        if let video { return (try? video.get()) != nil }
+        return imageFingerprint != nil
+    }
 }
 
 /// A file that could not be read at all (so it has no digests either).

@@ -8,6 +8,14 @@ public enum FingerprintRecord {
         json.member("sha256", fingerprint.digests.sha256.hex)
         json.member("sha1", fingerprint.digests.sha1.hex)
         json.member("md5", fingerprint.digests.md5.hex)
+        if let video = fingerprint.video {
+            json.member("media", "video")
+            switch video {
+            case .success(let video): writeJSONFields(of: video, into: &json)
+            case .failure(let error): writeJSONError(error.description, code: error.code, into: &json)
+            }
+            return
+        }
         switch fingerprint.image {
         case .success(let image):
             writeJSONFields(of: image, into: &json)
@@ -32,6 +40,32 @@ public enum FingerprintRecord {
         }
     }
 
+    /// A video's container, stream and vPDQ frames (`frames`: frame, quality, pdq, timestamp,
+    /// the timestamp in seconds to 3 places as vpdq prints it).
+    public static func writeJSONFields(of video: VideoFingerprint, into json: inout JSONWriter) {
+        json.member("format", video.format.rawValue)
+        json.member("width", video.width)
+        json.member("height", video.height)
+        json.key("frame_rate")
+        json.double(video.frameRate)
+        if let duration = video.durationSeconds {
+            json.key("duration")
+            json.double(duration)
+        }
+        json.member("frames_decoded", video.decodedFrames)
+        json.key("frames")
+        json.beginArray()
+        for frame in video.frames {
+            json.beginObject()
+            json.member("frame", frame.frame)
+            json.member("quality", frame.quality)
+            json.member("pdq", frame.hash.hex)
+            json.member("timestamp", decimal: VPDQ.timestampText(frame.timestamp))
+            json.endObject()
+        }
+        json.endArray()
+    }
+
     public static func writeJSONError(_ message: String, code: String, into json: inout JSONWriter) {
         json.member("error", message)
         json.member("error_code", code)
@@ -40,7 +74,25 @@ public enum FingerprintRecord {
     /// TSV columns, in order; the dihedral ones only when asked for.
     public static func tsvHeader(dihedral: Bool) -> [String] {
         ["path", "sha256", "sha1", "md5", "pdq", "quality", "width", "height", "format"]
-            + (dihedral ? DihedralTransform.allCases.dropFirst().map(\.name) : []) + ["error"]
+            + (dihedral ? DihedralTransform.allCases.dropFirst().map(\.name) : []) + ["error", "frame", "timestamp"]
+    }
+
+    /// A video's TSV rows: one a hashed frame (its pdq, quality, frame and timestamp), or one
+    /// row with the error when it could not be hashed.
+    public static func tsvRows(path: String, fingerprint: Fingerprint, video: Result<VideoFingerprint, VideoDecodeError>,
+                               dihedral: Bool) -> [[String]] {
+        let digests = fingerprint.digests.all.map(\.hex)
+        let blanks = dihedral ? Array(repeating: "", count: 7) : []
+        switch video {
+        case .failure(let error):
+            return [[TextEscaping.tsvField(path)] + digests + ["", "", "", "", "video"] + blanks + [TextEscaping.tsvField(error.description), "", ""]]
+        case .success(let video):
+            return video.frames.map { frame in
+                [TextEscaping.tsvField(path)] + digests
+                    + [frame.hash.hex, String(frame.quality), String(video.width), String(video.height), video.format.rawValue]
+                    + blanks + ["", String(frame.frame), VPDQ.timestampText(frame.timestamp)]
+            }
+        }
     }
 
     /// One TSV row for `path`: empty fields where a value is unknown.
@@ -65,6 +117,7 @@ public enum FingerprintRecord {
             }
         }
         fields.append(TextEscaping.tsvField(error ?? ""))
+        fields += ["", ""]  // frame, timestamp: a video's
         return fields
     }
 

@@ -5,20 +5,27 @@ import SystemPackage
 public final class Fingerprinter {
     public let decoder: ImageDecoder
     public let dihedral: Bool
+    /// Hashes files whose bytes are a video; nil: videos get their digests only.
+    public let videoHasher: VPDQHasher?
     private let digester = Digester()
     private let hasher = PDQHasher()
     private var fileBuffer = ScratchBuffer<UInt8>()
     /// Read size once a file is known to be over the decode limit (digests only).
     private static let streamChunk = 1 << 20
 
-    public init(decoder: ImageDecoder = ImageDecoder(), dihedral: Bool = false) {
+    public init(decoder: ImageDecoder = ImageDecoder(), dihedral: Bool = false, videoHasher: VPDQHasher? = nil) {
         self.decoder = decoder
         self.dihedral = dihedral
+        self.videoHasher = videoHasher
     }
 
     /// Fingerprints bytes already in memory (an upload).
     public func fingerprint(bytes: UnsafeRawBufferPointer) -> Fingerprint {
         let digests = digester.digests(of: bytes)
+        if let videoHasher, let format = VideoFormat.detect(UnsafeRawBufferPointer(rebasing: bytes.prefix(256))) {
+            return Fingerprint(byteCount: bytes.count, digests: digests, image: .failure(.unsupportedFormat("a \(format.rawValue) video")),
+                               video: Result { () throws(VideoDecodeError) in try videoHasher.hash(bytes: bytes, format: format) })
+        }
         return Fingerprint(byteCount: bytes.count, digests: digests, image: fingerprintImage(bytes))
     }
 
@@ -31,12 +38,18 @@ public final class Fingerprinter {
     public func fingerprint(path: String) throws(FileReadError) -> Fingerprint {
         let (descriptor, expected) = try Self.openRegularFile(path)
         defer { try? descriptor.close() }
+        var fingerprint: Fingerprint
         do {
             defer { fileBuffer.releaseIfLarge() }
-            return try readAndFingerprint(descriptor, expectedSize: expected)
+            fingerprint = try readAndFingerprint(descriptor, expectedSize: expected)
         } catch {
             throw .readFailed(path: path, reason: Self.describe(error))
         }
+        // A video over the image decoder's size limit was not read whole: FFmpeg reads the file.
+        if fingerprint.video == nil, let videoFormat = firstBytesVideoFormat, let videoHasher {
+            fingerprint.video = Result { () throws(VideoDecodeError) in try videoHasher.hash(path: path, format: videoFormat) }
+        }
+        return fingerprint
     }
 
     /// Opens `path` for reading if it is a regular file, with its size. Opened non-blocking
@@ -86,7 +99,11 @@ public final class Fingerprinter {
         }
     }
 
+    /// The container the last file read starts with, when it is a video.
+    private var firstBytesVideoFormat: VideoFormat?
+
     private func readAndFingerprint(_ descriptor: FileDescriptor, expectedSize: Int) throws -> Fingerprint {
+        firstBytesVideoFormat = nil
         let limit = decoder.limits.maxFileBytes
         // One byte more than expected, so that a file that grew since stat is noticed.
         var capacity = min(expectedSize, limit) + 1
@@ -103,6 +120,9 @@ public final class Fingerprinter {
             let read = try descriptor.read(into: UnsafeMutableRawBufferPointer(start: buffer + filled, count: capacity - filled))
             if read == 0 {
                 break
+            }
+            if filled < 256 {
+                firstBytesVideoFormat = VideoFormat.detect(UnsafeRawBufferPointer(start: buffer, count: min(filled + read, 256)))
             }
             filled += read
         }

@@ -64,7 +64,30 @@ public enum PDQ {
         Float(Double(pixel[0]) * 0.299 + Double(pixel[1]) * 0.587 + Double(pixel[2]) * 0.114)
     }
 
+    /// Luma as vPDQ computes it for video frames (pdq's float path, which vpdq calls): in single
+    /// precision, each product and each sum rounded to float, left to right. `rgb` holds `rows`
+    /// rows of `3 × columns` bytes, `rowStride` bytes apart.
+    @_optimize(speed)
+    static func frameLuma(rgb: UnsafePointer<UInt8>, rows: Int, columns: Int, rowStride: Int, into luma: UnsafeMutablePointer<Float>) {
+        for row in 0..<rows {
+            let line = rgb + row * rowStride
+            let output = luma + row * columns
+            for column in 0..<columns {
+                let pixel = line + 3 * column
+                let red: Float = 0.299 * Float(pixel[0])
+                let green: Float = 0.587 * Float(pixel[1])
+                let blue: Float = 0.114 * Float(pixel[2])
+                output[column] = red + green + blue
+            }
+        }
+    }
+
     // MARK: Stage 2: Jarosz filter (box filter applied twice)
+    //
+    // The filter's loops are compiled optimized even in debug builds (`@_optimize(speed)`):
+    // a video's every frame goes through them at full size, and the conformance tests hash
+    // 5,872 frames. Optimization keeps IEEE float semantics (no reassociation, no contraction),
+    // so the results are those of the release build.
 
     /// Box-filter window for one side: a 64th of it, halved because the filter runs twice,
     /// rounded up.
@@ -74,6 +97,7 @@ public enum PDQ {
 
     /// The reference's 1-D box filter: a running sum that grows over the first half window,
     /// slides, then shrinks, dividing by the number of samples it holds.
+    @_optimize(speed)
     static func boxFilter1D(
         _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
         length: Int, stride: Int, window: Int
@@ -113,6 +137,7 @@ public enum PDQ {
         }
     }
 
+    @_optimize(speed)
     static func boxFilterAlongRows(
         _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
         rows: Int, columns: Int, window: Int
@@ -126,6 +151,7 @@ public enum PDQ {
     /// in order (see `ColumnBoxFilter`). `sums` holds `columns` floats of scratch. With
     /// `keepingRows` (ascending, repeats allowed), only those output rows are computed, written
     /// one after another.
+    @_optimize(speed)
     static func boxFilterAlongColumns(
         _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
         rows: Int, columns: Int, window: Int, sums: UnsafeMutablePointer<Float>,
@@ -173,6 +199,7 @@ public enum PDQ {
     }
 
     /// Samples the filtered image at the centres of a 64×64 grid of cells.
+    @_optimize(speed)
     static func decimate(_ input: UnsafePointer<Float>, rows: Int, columns: Int, into output: UnsafeMutablePointer<Float>) {
         let rowIndices = decimationIndices(rows)
         let columnIndices = decimationIndices(columns)
@@ -386,6 +413,7 @@ struct ColumnBoxFilter {
     var lastRowNeeded: Int { writeRow == 0 ? halfWindow - 1 : readRow }
 
     /// Computes output row `writeRow` into `output` (nil: advance without the division).
+    @_optimize(speed)
     mutating func step(output: UnsafeMutablePointer<Float>?, input row: (Int) -> UnsafePointer<Float>) {
         if writeRow == 0 {
             for _ in 0..<(halfWindow - 1) {
@@ -420,6 +448,7 @@ struct RowVectorOps {
     let columns: Int
 
     @inline(__always)
+    @_optimize(speed)
     func add(_ row: UnsafePointer<Float>, to sums: UnsafeMutablePointer<Float>) {
         var column = 0
         while column + 8 <= columns {
@@ -435,6 +464,7 @@ struct RowVectorOps {
     }
 
     @inline(__always)
+    @_optimize(speed)
     func subtract(_ row: UnsafePointer<Float>, from sums: UnsafeMutablePointer<Float>) {
         var column = 0
         while column + 8 <= columns {
@@ -451,6 +481,7 @@ struct RowVectorOps {
 
     /// sums = (sums + added) − subtracted, element by element, in that order.
     @inline(__always)
+    @_optimize(speed)
     func slide(adding added: UnsafePointer<Float>, subtracting subtracted: UnsafePointer<Float>, sums: UnsafeMutablePointer<Float>) {
         var column = 0
         while column + 8 <= columns {
@@ -467,6 +498,7 @@ struct RowVectorOps {
     }
 
     @inline(__always)
+    @_optimize(speed)
     func divide(_ sums: UnsafePointer<Float>, by divisor: Float, into output: UnsafeMutablePointer<Float>) {
         let divisors = SIMD8<Float>(repeating: divisor)
         var column = 0

@@ -79,6 +79,14 @@ public struct JSONWriter {
         int(value)
     }
 
+    /// A number written as given (a decimal already formatted to its places, "1.033").
+    public mutating func member(_ name: String, decimal text: String) {
+        precondition(text.utf8.allSatisfy { (48...57).contains($0) || $0 == 46 || $0 == 45 }, "not a decimal: \(text)")
+        key(name)
+        separate()
+        output.append(text)
+    }
+
     public mutating func member(_ name: String, _ value: Bool) {
         key(name)
         bool(value)

@@ -5,7 +5,7 @@ import HashCore
 struct HashCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hash",
-        abstract: "Fingerprint image files: SHA-256, SHA-1, MD5 and PDQ.",
+        abstract: "Fingerprint image and video files: SHA-256, SHA-1, MD5, and PDQ or vPDQ.",
         discussion: """
             One record per file, in the order the files were named (directories in name order), \
             whatever --jobs is. JSON Lines fields: path, sha256, sha1, md5, pdq, quality, width, \
@@ -14,6 +14,12 @@ struct HashCommand: ParsableCommand {
 
             A PDQ quality under 50 means the image has too little detail for its hash to mean much \
             (blank or near-uniform images); the hash is reported anyway.
+
+            A video (MP4/MOV, MKV/WebM, AVI, MPEG-TS, FLV, GIF: told by its bytes) gets its digests \
+            and Meta's vPDQ: the PDQ hash of one frame every --seconds-per-hash seconds (default 1; \
+            0 for every frame), as Meta's vpdq computes it. JSON Lines: "media": "video", format, \
+            width, height, frame_rate, duration, frames_decoded and "frames", a list of frame, \
+            quality, pdq, timestamp. TSV: one row a hashed frame, with its frame and timestamp.
 
             A file that cannot be read or decoded gets a record with "error" and "error_code" (and \
             its digests, when its bytes could be read), and the run goes on. Exit status: 0 when \
@@ -40,6 +46,7 @@ struct HashCommand: ParsableCommand {
     var fast = false
 
     @OptionGroup var limitOptions: LimitOptions
+    @OptionGroup(title: "Videos") var videoOptions: VideoOptions
 
     @Flag(help: "Print a summary to standard error at the end: files, failures, seconds, files per second.")
     var stats = false
@@ -61,6 +68,8 @@ struct HashCommand: ParsableCommand {
         let decoder = ImageDecoder(limits: limitOptions.limits, scaling: fast ? .fast : .exact)
         let dihedral = self.dihedral
         let format = self.format
+        let videoOptions = self.videoOptions
+        let maxPixels = limitOptions.maxPixels
         if format == .tsv {
             output.writeLine(FingerprintRecord.tsvHeader(dihedral: dihedral).joined(separator: "\t"))
         }
@@ -68,7 +77,7 @@ struct HashCommand: ParsableCommand {
         var failures = 0
         OrderedParallelMap<String, Result<Fingerprint, FileReadError>>(jobs: jobs.count).run(
             PathWalker(arguments: paths),
-            makeWorker: { Fingerprinter(decoder: decoder, dihedral: dihedral) },
+            makeWorker: { Fingerprinter(decoder: decoder, dihedral: dihedral, videoHasher: videoOptions.hasher(maxPixels: maxPixels)) },
             transform: { fingerprinter, path in
                 Result { () throws(FileReadError) in try fingerprinter.fingerprint(path: path) }
             },
@@ -101,7 +110,7 @@ struct HashRecord {
 
     var succeeded: Bool {
         guard case .success(let fingerprint) = outcome else { return false }
-        return fingerprint.imageFingerprint != nil
+        return fingerprint.isPerceptuallyHashed
     }
 
     func json() -> String {
@@ -121,6 +130,9 @@ struct HashRecord {
     func tsv(dihedral: Bool) -> String {
         let fields: [String]
         switch outcome {
+        case .success(let fingerprint) where fingerprint.video != nil:
+            return FingerprintRecord.tsvRows(path: path, fingerprint: fingerprint, video: fingerprint.video!, dihedral: dihedral)
+                .map { $0.joined(separator: "\t") }.joined(separator: "\n")
         case .success(let fingerprint):
             let error: String?
             if case .failure(let decodeError) = fingerprint.image {

@@ -9,7 +9,6 @@ let hashdbIdentity = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
 let package = Package(
     name: "hashdb-benchmarks",
-    platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),

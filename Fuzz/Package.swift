@@ -8,7 +8,6 @@ let fuzzSettings: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
 
 let package = Package(
     name: "hashdb-fuzz",
-    platforms: [.macOS(.v15)],
     dependencies: [.package(name: "hashdb", path: "..")],
     targets: [
         .target(name: "FuzzSupport", dependencies: [.product(name: "HashCore", package: "hashdb")]),

@@ -60,6 +60,35 @@ import TestSupport
         #expect(outcomes["cannot_open_video", default: 0] >= 1, "a file cut at 12 bytes cannot be opened: \(outcomes)")
     }
 
+    /// The damaged videos of Fixtures/bad-videos, from memory and from their files, among them
+    /// two FuzzVideo found: no-pixel-format.mp4 (a stream that names no pixel format made swscale
+    /// abort the process when the scaler was made before decoding, as vpdq makes it) and
+    /// stream-info-fails.mp4 (a failed probe freed the container twice). Each gives its frames
+    /// or a typed error.
+    @Test func damagedFixtureVideosGiveFramesOrATypedError() throws {
+        let directory = TestPaths.fixtures.appendingPathComponent("bad-videos")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(names.contains("no-pixel-format.mp4") && names.contains("stream-info-fails.mp4"))
+        var codes: [String: String] = [:]
+        for name in names {
+            let path = directory.appendingPathComponent(name).path
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            let hasher = VPDQHasher(options: .init(secondsPerHash: 0.5))
+            let fromMemory = bytes.withUnsafeBytes { raw in Result { () throws(VideoDecodeError) in try hasher.hash(bytes: raw, format: .mp4) } }
+            let fromFile = Result { () throws(VideoDecodeError) in try hasher.hash(path: path, format: .mp4) }
+            for outcome in [fromMemory, fromFile] {
+                switch outcome {
+                case .success(let video): codes[name] = "frames \(video.frames.count)"
+                case .failure(let error):
+                    codes[name] = error.code
+                    #expect(["corrupt_video", "cannot_open_video", "no_video_stream"].contains(error.code), "\(name): \(error)")
+                }
+            }
+        }
+        #expect(codes["no-pixel-format.mp4"] == "frames 0")
+        #expect(codes["header-only.mp4"] == "no_video_stream")
+    }
+
     @Test func bytesThatAreNoVideoAreRefusedByName() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("fake.mp4")

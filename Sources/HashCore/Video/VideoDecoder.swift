@@ -5,8 +5,10 @@ import CFFmpeg
 /// decoder settings, frame numbering, drain and swscale call, so that the same libraries give
 /// the same pixels.
 ///
-/// Every FFmpeg pointer lives in this file, each owned by one object that frees it. One decoder
-/// is used by one thread at a time.
+/// Every FFmpeg pointer lives in this file, each owned by one object that frees it in deinit,
+/// and only there: Swift runs deinit for an object whose initializer throws after setting every
+/// property, so no initializer frees what it has already stored. One decoder is used by one
+/// thread at a time.
 final class VideoDecoder {
     let format: VideoFormat
     let width: Int
@@ -65,7 +67,10 @@ final class VideoDecoder {
         guard outputWidth * outputHeight <= limits.maxPixels else {
             throw .tooManyPixels(width: outputWidth, height: outputHeight, limit: limits.maxPixels)
         }
-        let scaler = try Scaler(decoder: decoder, width: outputWidth, height: outputHeight)
+        // Made at the first frame to convert, from the decoder's size and format then (vpdq makes
+        // it before decoding; the two agree whenever the header names a pixel format, and a
+        // header that names none would abort inside swscale).
+        var scaler: Scaler?
         let rgb = try RGBFrame(width: outputWidth, height: outputHeight)
         let packet = try Packet()
         let frame = try DecodedFrame()
@@ -82,7 +87,15 @@ final class VideoDecoder {
                     throw .tooLong(seconds: Double(decoded) / frameRate, limit: limits.maxDurationSeconds)
                 }
                 if wanted(number) {
-                    try scaler.convert(frame, into: rgb, sourceHeight: Int(decoder.context.pointee.height))
+                    if scaler == nil {
+                        let context = decoder.context.pointee
+                        guard Int(context.width) * Int(context.height) <= limits.maxPixels else {
+                            throw .tooManyPixels(width: Int(context.width), height: Int(context.height), limit: limits.maxPixels)
+                        }
+                        scaler = try Scaler(sourceWidth: context.width, sourceHeight: context.height, sourceFormat: context.pix_fmt,
+                                            width: outputWidth, height: outputHeight)
+                    }
+                    try scaler!.convert(frame, into: rgb)
                     try body(number, rgb)
                 }
                 av_frame_unref(frame.frame)
@@ -136,12 +149,9 @@ final class RGBFrame {
         frame.pointee.height = Int32(height)
         // Alignment 0: FFmpeg's own choice for this CPU, as vpdq allocates it (the SIMD
         // converters write whole blocks of pixels into the padding).
+        // Every property is set: deinit frees the frame, also when this throws.
         let allocated = av_frame_get_buffer(frame, 0)
-        guard allocated >= 0 else {
-            var owned: UnsafeMutablePointer<AVFrame>? = frame
-            av_frame_free(&owned)
-            throw .decodeFailed(FFmpegLog.message(allocated))
-        }
+        guard allocated >= 0 else { throw .decodeFailed(FFmpegLog.message(allocated)) }
     }
 
     deinit {
@@ -233,10 +243,9 @@ private final class FormatInput {
             throw budget.expired ? .timeBudgetExceeded(budget.limit) : .cannotOpen(FFmpegLog.message(opened))
         }
         self.context = context
+        // From here on deinit closes the context, also when this initializer throws.
         let probed = avformat_find_stream_info(context, nil)
         guard probed >= 0 else {
-            var owned: UnsafeMutablePointer<AVFormatContext>? = context
-            avformat_close_input(&owned)
             throw budget.expired ? .timeBudgetExceeded(budget.limit) : .cannotOpen(FFmpegLog.message(probed))
         }
     }
@@ -357,27 +366,43 @@ private final class DecodedFrame {
 }
 
 /// swscale to RGB24 as vpdq calls it: made once from the decoder's size and pixel format,
-/// SWS_AREA and nothing else (default colour matrix and range).
+/// SWS_AREA and nothing else (default colour matrix and range). A frame of another size or
+/// format than the one it was made for is refused: swscale would read past its planes.
 private final class Scaler {
     private let context: OpaquePointer
+    private let sourceWidth: Int32
+    private let sourceHeight: Int32
+    private let sourceFormat: AVPixelFormat
 
-    init(decoder: CodecContext, width: Int, height: Int) throws(VideoDecodeError) {
-        let source = decoder.context.pointee
-        guard let context = sws_getContext(source.width, source.height, source.pix_fmt, Int32(width), Int32(height),
+    init(sourceWidth: Int32, sourceHeight: Int32, sourceFormat: AVPixelFormat, width: Int, height: Int) throws(VideoDecodeError) {
+        guard sourceWidth > 0, sourceHeight > 0 else {
+            throw .invalidDimensions(width: Int(sourceWidth), height: Int(sourceHeight))
+        }
+        guard sourceFormat.rawValue >= 0, sws_isSupportedInput(sourceFormat) > 0 else {
+            throw .decodeFailed("frames of pixel format \(sourceFormat.rawValue) cannot be converted to RGB")
+        }
+        guard let context = sws_getContext(sourceWidth, sourceHeight, sourceFormat, Int32(width), Int32(height),
                                            AV_PIX_FMT_RGB24, SWS_AREA, nil, nil, nil) else {
-            throw .decodeFailed("cannot convert \(source.width)×\(source.height) frames of pixel format \(source.pix_fmt.rawValue) to RGB")
+            throw .decodeFailed("cannot convert \(sourceWidth)×\(sourceHeight) frames of pixel format \(sourceFormat.rawValue) to RGB")
         }
         self.context = context
+        self.sourceWidth = sourceWidth
+        self.sourceHeight = sourceHeight
+        self.sourceFormat = sourceFormat
     }
 
     deinit {
         sws_freeContext(context)
     }
 
-    func convert(_ frame: DecodedFrame, into rgb: RGBFrame, sourceHeight: Int) throws(VideoDecodeError) {
+    func convert(_ frame: DecodedFrame, into rgb: RGBFrame) throws(VideoDecodeError) {
+        let decoded = frame.frame.pointee
+        guard decoded.width == sourceWidth, decoded.height == sourceHeight, decoded.format == sourceFormat.rawValue else {
+            throw .decodeFailed("the frame size or format changed mid-stream (\(decoded.width)×\(decoded.height) after \(sourceWidth)×\(sourceHeight))")
+        }
         let source = Planes(frame.frame)
         let output = Planes(rgb.frame)
-        let converted = sws_scale(context, source.data.map { UnsafePointer($0) }, source.linesize, 0, Int32(sourceHeight),
+        let converted = sws_scale(context, source.data.map { UnsafePointer($0) }, source.linesize, 0, sourceHeight,
                                   output.data, output.linesize)
         guard converted > 0 else { throw .decodeFailed("a frame could not be converted to RGB") }
     }

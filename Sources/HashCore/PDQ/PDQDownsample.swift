@@ -27,9 +27,58 @@ extension PDQ {
         }
     }
 
+    /// An image's luma (double-precision, as pdqhash computes it) blurred and decimated to 64×64.
     static func downsample(
         rgb: UnsafePointer<UInt8>, rows: Int, columns: Int,
         buffers: inout DownsampleBuffers, into block: UnsafeMutablePointer<Float>
+    ) {
+        blueProducts.withUnsafeBufferPointer { blue in
+            redGreenProducts.withUnsafeBufferPointer { redGreen in
+                downsample(rows: rows, columns: columns, buffers: &buffers, into: block) { firstRow in
+                    LumaRowGroup(rgb: rgb, firstRow: firstRow, rows: rows, rowStride: 3 * columns,
+                                 redGreen: redGreen.baseAddress!, blue: blue.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// A video frame's luma (single-precision, as vpdq computes it: `frameLuma`) blurred and
+    /// decimated to 64×64; rows `rowStride` bytes apart.
+    static func downsampleFrame(
+        rgb: UnsafePointer<UInt8>, rows: Int, columns: Int, rowStride: Int,
+        buffers: inout DownsampleBuffers, into block: UnsafeMutablePointer<Float>
+    ) {
+        frameBlueProducts.withUnsafeBufferPointer { blue in
+            frameRedGreenProducts.withUnsafeBufferPointer { redGreen in
+                downsample(rows: rows, columns: columns, buffers: &buffers, into: block) { firstRow in
+                    FrameLumaRowGroup(rgb: rgb, firstRow: firstRow, rows: rows, rowStride: rowStride,
+                                      redGreen: redGreen.baseAddress!, blue: blue.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// 0.299·R + 0.587·G in float for every (R, G), indexed by R | G << 8, and 0.114·B in float:
+    /// adding the two looked-up floats is the very same arithmetic as `frameLuma`.
+    static let frameRedGreenProducts: [Float] = {
+        var products = [Float](repeating: 0, count: 1 << 16)
+        for green in 0..<256 {
+            for red in 0..<256 {
+                let r: Float = 0.299 * Float(red)
+                let g: Float = 0.587 * Float(green)
+                products[red | green << 8] = r + g
+            }
+        }
+        return products
+    }()
+
+    static let frameBlueProducts: [Float] = (0..<256).map { (0.114 as Float) * Float($0) }
+
+    /// The fused filter: luma from `makeSource`, eight rows at a time, box-filtered along rows
+    /// and columns twice and sampled at the 64×64 cell centres, in the reference's float order.
+    static func downsample<Source: EightRowSource>(
+        rows: Int, columns: Int, buffers: inout DownsampleBuffers, into block: UnsafeMutablePointer<Float>,
+        makeSource: (_ firstRow: Int) -> Source
     ) {
         let windowAlongRows = jaroszWindowSize(columns)
         let windowAlongColumns = jaroszWindowSize(rows)
@@ -48,48 +97,43 @@ extension PDQ {
         let keptSums = buffers.keptSums.reserve(kept)
         let keptHeld = buffers.keptHeld.reserve(kept)
 
-        blueProducts.withUnsafeBufferPointer { blue in
-            redGreenProducts.withUnsafeBufferPointer { redGreen in
-                keptColumns.withUnsafeBufferPointer { keep in
-                    var rowsFiltered = 0
-                    /// Pass 1 for the next eight rows.
-                    func filterNextRows() {
-                        let source = LumaRowGroup(rgb: rgb, firstRow: rowsFiltered, rows: rows, columns: columns,
-                                                  redGreen: redGreen.baseAddress!, blue: blue.baseAddress!)
-                        let sink = EightRowWriter(first: filteredRows + (rowsFiltered % ringRows) * columns, stride: columns, tile: tile)
-                        boxFilterEightRows(source, columns: columns, window: windowAlongRows, trailing: trailing) { column, sum, held in
-                            sink.write(sum / SIMD8(repeating: held), at: column, last: column == columns - 1)
-                        }
-                        rowsFiltered += 8
+        keptColumns.withUnsafeBufferPointer { keep in
+            var rowsFiltered = 0
+            /// Pass 1 for the next eight rows.
+            func filterNextRows() {
+                let source = makeSource(rowsFiltered)
+                let sink = EightRowWriter(first: filteredRows + (rowsFiltered % ringRows) * columns, stride: columns, tile: tile)
+                boxFilterEightRows(source, columns: columns, window: windowAlongRows, trailing: trailing) { column, sum, held in
+                    sink.write(sum / SIMD8(repeating: held), at: column, last: column == columns - 1)
+                }
+                rowsFiltered += 8
+            }
+            var columnFilter = ColumnBoxFilter(rows: rows, columns: columns, window: windowAlongColumns, sums: columnSums)
+            for group in stride(from: 0, to: rows, by: 8) {
+                // Pass 2 for rows group..<group + 8.
+                for row in group..<min(group + 8, rows) {
+                    while rowsFiltered <= min(rows - 1, columnFilter.lastRowNeeded) {
+                        filterNextRows()
                     }
-                    var columnFilter = ColumnBoxFilter(rows: rows, columns: columns, window: windowAlongColumns, sums: columnSums)
-                    for group in stride(from: 0, to: rows, by: 8) {
-                        // Pass 2 for rows group..<group + 8.
-                        for row in group..<min(group + 8, rows) {
-                            while rowsFiltered <= min(rows - 1, columnFilter.lastRowNeeded) {
-                                filterNextRows()
-                            }
-                            columnFilter.step(output: columnFiltered + (row - group) * columns) { UnsafePointer(filteredRows + ($0 % ringRows) * columns) }
-                        }
-                        // Pass 3 on them: the running sums still walk every column, but only the 64
-                        // sampled columns are kept, as sums divided afterwards, so that the hot loop
-                        // does no division.
-                        let source = FloatRowGroup(first: columnFiltered, firstRow: 0, rows: min(8, rows - group), columns: columns)
-                        var next = 0
-                        var nextColumn = keep[0]
-                        boxFilterEightRows(source, columns: columns, window: windowAlongRows, trailing: trailing) { column, sum, held in
-                            while column == nextColumn {
-                                keptSums[next] = sum
-                                keptHeld[next] = held
-                                next += 1
-                                nextColumn = next < kept ? keep[next] : -1
-                            }
-                        }
-                        let sink = EightRowWriter(first: sampledColumns + group * kept, stride: kept, tile: tile)
-                        for index in 0..<kept {
-                            sink.store(keptSums[index] / SIMD8(repeating: keptHeld[index]), at: index)
-                        }
+                    columnFilter.step(output: columnFiltered + (row - group) * columns) { UnsafePointer(filteredRows + ($0 % ringRows) * columns) }
+                }
+                // Pass 3 on them: the running sums still walk every column, but only the 64
+                // sampled columns are kept, as sums divided afterwards, so that the hot loop
+                // does no division.
+                let source = FloatRowGroup(first: columnFiltered, firstRow: 0, rows: min(8, rows - group), columns: columns)
+                var next = 0
+                var nextColumn = keep[0]
+                boxFilterEightRows(source, columns: columns, window: windowAlongRows, trailing: trailing) { column, sum, held in
+                    while column == nextColumn {
+                        keptSums[next] = sum
+                        keptHeld[next] = held
+                        next += 1
+                        nextColumn = next < kept ? keep[next] : -1
                     }
+                }
+                let sink = EightRowWriter(first: sampledColumns + group * kept, stride: kept, tile: tile)
+                for index in 0..<kept {
+                    sink.store(keptSums[index] / SIMD8(repeating: keptHeld[index]), at: index)
                 }
             }
         }
@@ -238,8 +282,8 @@ struct LumaRowGroup: EightRowSource {
     let redGreen: UnsafePointer<Double>
     let blue: UnsafePointer<Double>
 
-    init(rgb: UnsafePointer<UInt8>, firstRow: Int, rows: Int, columns: Int, redGreen: UnsafePointer<Double>, blue: UnsafePointer<Double>) {
-        func row(_ lane: Int) -> UnsafePointer<UInt8> { rgb + min(firstRow + lane, rows - 1) * columns * 3 }
+    init(rgb: UnsafePointer<UInt8>, firstRow: Int, rows: Int, rowStride: Int, redGreen: UnsafePointer<Double>, blue: UnsafePointer<Double>) {
+        func row(_ lane: Int) -> UnsafePointer<UInt8> { rgb + min(firstRow + lane, rows - 1) * rowStride }
         (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3))
         (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7))
         self.redGreen = redGreen
@@ -251,6 +295,32 @@ struct LumaRowGroup: EightRowSource {
         let offset = 3 * index
         @inline(__always) func luma(_ row: UnsafePointer<UInt8>) -> Float {
             PDQ.luma(row + offset, redGreen: redGreen, blue: blue)
+        }
+        return SIMD8(luma(r0), luma(r1), luma(r2), luma(r3), luma(r4), luma(r5), luma(r6), luma(r7))
+    }
+}
+
+/// Rows of a video frame's RGB, turned into luma as they are read (`PDQ.frameLuma`, exactly).
+struct FrameLumaRowGroup: EightRowSource {
+    let r0, r1, r2, r3, r4, r5, r6, r7: UnsafePointer<UInt8>
+    let redGreen: UnsafePointer<Float>
+    let blue: UnsafePointer<Float>
+
+    init(rgb: UnsafePointer<UInt8>, firstRow: Int, rows: Int, rowStride: Int, redGreen: UnsafePointer<Float>, blue: UnsafePointer<Float>) {
+        func row(_ lane: Int) -> UnsafePointer<UInt8> { rgb + min(firstRow + lane, rows - 1) * rowStride }
+        (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3))
+        (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7))
+        self.redGreen = redGreen
+        self.blue = blue
+    }
+
+    @inline(__always)
+    func column(_ index: Int) -> SIMD8<Float> {
+        let offset = 3 * index
+        @inline(__always) func luma(_ row: UnsafePointer<UInt8>) -> Float {
+            let pixel = row + offset
+            let redAndGreen = Int(UInt16(littleEndian: UnsafeRawPointer(pixel).loadUnaligned(as: UInt16.self)))
+            return redGreen[redAndGreen] + blue[Int(pixel[2])]
         }
         return SIMD8(luma(r0), luma(r1), luma(r2), luma(r3), luma(r4), luma(r5), luma(r6), luma(r7))
     }

@@ -18,10 +18,6 @@ public final class PDQHasher {
     private let dct = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 16)
     private let transformed = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 16)
 
-    private var frameLuma = ScratchBuffer<Float>()
-    private var frameScratch = ScratchBuffer<Float>()
-    private var frameSums = ScratchBuffer<Float>()
-
     public init() {}
 
     deinit {
@@ -32,24 +28,17 @@ public final class PDQHasher {
     }
 
     /// A video frame's hash as vPDQ computes it (vpdq's frame hasher): luma in single precision
-    /// (`PDQ.frameLuma`), the whole frame filtered and decimated by the stage functions (a frame
-    /// of exactly 64×64 taken as it is), no rotations. `rgb` holds `height` rows of `3 × width`
+    /// (`PDQ.frameLuma`), the whole frame filtered and decimated (the fused filter, as images;
+    /// a frame of exactly 64×64 taken as it is), no rotations. `rgb` holds `height` rows of `3 × width`
     /// bytes, `rowStride` apart; both sides at least `PDQ.minimumDimension`.
     public func hashFrame(rgb: UnsafePointer<UInt8>, width: Int, height: Int, rowStride: Int) -> PDQResult {
         precondition(width >= PDQ.minimumDimension && height >= PDQ.minimumDimension && rowStride >= 3 * width,
                      "frames are checked before they are hashed")
-        let luma = frameLuma.reserve(width * height)
-        PDQ.frameLuma(rgb: rgb, rows: height, columns: width, rowStride: rowStride, into: luma)
         if width == PDQ.downsampledSize && height == PDQ.downsampledSize {
-            block.update(from: luma, count: width * height)
+            PDQ.frameLuma(rgb: rgb, rows: height, columns: width, rowStride: rowStride, into: block)
         } else {
-            PDQ.jaroszFilter(luma, scratch: frameScratch.reserve(width * height), rows: height, columns: width,
-                             sums: frameSums.reserve(width))
-            PDQ.decimate(luma, rows: height, columns: width, into: block)
-        }
-        defer {
-            frameLuma.releaseIfLarge()
-            frameScratch.releaseIfLarge()
+            defer { buffers.releaseIfLarge() }
+            PDQ.downsampleFrame(rgb: rgb, rows: height, columns: width, rowStride: rowStride, buffers: &buffers, into: block)
         }
         let quality = PDQ.quality(of: block)
         PDQ.dct64To16(block, temporary: dctTemporary, into: dct)

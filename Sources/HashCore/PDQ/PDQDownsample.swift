@@ -276,6 +276,15 @@ struct FloatRowGroup: EightRowSource {
     }
 }
 
+/// The eight rows of RGB bytes from `firstRow` on, the last row repeated past the bottom edge.
+@inline(__always)
+private func eightRows(_ rgb: UnsafePointer<UInt8>, firstRow: Int, rows: Int, rowStride: Int)
+    -> (UnsafePointer<UInt8>, UnsafePointer<UInt8>, UnsafePointer<UInt8>, UnsafePointer<UInt8>,
+        UnsafePointer<UInt8>, UnsafePointer<UInt8>, UnsafePointer<UInt8>, UnsafePointer<UInt8>) {
+    func row(_ lane: Int) -> UnsafePointer<UInt8> { rgb + min(firstRow + lane, rows - 1) * rowStride }
+    return (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+}
+
 /// Rows of an RGB image, turned into luma as they are read (`PDQ.luma`, exactly).
 struct LumaRowGroup: EightRowSource {
     let r0, r1, r2, r3, r4, r5, r6, r7: UnsafePointer<UInt8>
@@ -283,9 +292,7 @@ struct LumaRowGroup: EightRowSource {
     let blue: UnsafePointer<Double>
 
     init(rgb: UnsafePointer<UInt8>, firstRow: Int, rows: Int, rowStride: Int, redGreen: UnsafePointer<Double>, blue: UnsafePointer<Double>) {
-        func row(_ lane: Int) -> UnsafePointer<UInt8> { rgb + min(firstRow + lane, rows - 1) * rowStride }
-        (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3))
-        (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7))
+        (r0, r1, r2, r3, r4, r5, r6, r7) = eightRows(rgb, firstRow: firstRow, rows: rows, rowStride: rowStride)
         self.redGreen = redGreen
         self.blue = blue
     }
@@ -307,9 +314,7 @@ struct FrameLumaRowGroup: EightRowSource {
     let blue: UnsafePointer<Float>
 
     init(rgb: UnsafePointer<UInt8>, firstRow: Int, rows: Int, rowStride: Int, redGreen: UnsafePointer<Float>, blue: UnsafePointer<Float>) {
-        func row(_ lane: Int) -> UnsafePointer<UInt8> { rgb + min(firstRow + lane, rows - 1) * rowStride }
-        (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3))
-        (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7))
+        (r0, r1, r2, r3, r4, r5, r6, r7) = eightRows(rgb, firstRow: firstRow, rows: rows, rowStride: rowStride)
         self.redGreen = redGreen
         self.blue = blue
     }

@@ -104,6 +104,12 @@ import TestSupport
         }
     }
 
+    @Test func limitsAreNamedWithTheirValues() {
+        #expect(VideoDecodeError.timeBudgetExceeded(.milliseconds(50)).description == "not hashed within the time budget of 0.05 s")
+        #expect(VideoDecodeError.timeBudgetExceeded(.seconds(600)).description == "not hashed within the time budget of 600 s")
+        #expect(VideoDecodeError.tooLong(seconds: 18.8, limit: 5).description == "18.8 s long, over the limit of 5.0 s")
+    }
+
     @Test func containersAreToldByTheirFirstBytes() {
         func detect(_ bytes: [UInt8]) -> VideoFormat? { bytes.withUnsafeBytes { VideoFormat.detect($0) } }
         #expect(detect([0, 0, 0, 32] + Array("ftypmp42".utf8)) == .mp4)

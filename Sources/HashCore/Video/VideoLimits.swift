@@ -74,6 +74,7 @@ public enum VideoDecodeError: Error, Equatable, Sendable, CustomStringConvertibl
     }
 
     private static func seconds(_ value: Double) -> String {
-        value >= 100 ? "\(Int(value.rounded())) s" : String(format: "%.1f s", value)
+        if value >= 100 { return "\(Int(value.rounded())) s" }
+        return String(format: value >= 1 ? "%.1f s" : "%.3g s", value)
     }
 }

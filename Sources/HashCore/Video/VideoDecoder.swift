@@ -80,7 +80,7 @@ final class VideoDecoder {
             while true {
                 let received = avcodec_receive_frame(decoder.context, frame.frame)
                 if received == hdb_averror_eagain() || received == hdb_averror_eof() { return }
-                guard received >= 0 else { throw .decodeFailed(FFmpegLog.message(received)) }
+                guard received >= 0 else { throw failure(received) }
                 let number = decoded
                 decoded += 1
                 if Double(decoded) / frameRate > limits.maxDurationSeconds {
@@ -112,7 +112,7 @@ final class VideoDecoder {
             defer { av_packet_unref(packet.packet) }
             guard packet.packet.pointee.stream_index == streamIndex else { continue }
             let sent = avcodec_send_packet(decoder.context, packet.packet)
-            guard sent >= 0 else { throw .decodeFailed(FFmpegLog.message(sent)) }
+            guard sent >= 0 else { throw failure(sent) }
             try receiveFrames()
         }
         // vpdq drains the decoder with the blank packet av_read_frame leaves behind, whose
@@ -123,6 +123,12 @@ final class VideoDecoder {
             if sent >= 0 || sent == hdb_averror_eof() { try receiveFrames() }
         }
         return decoded
+    }
+
+    /// A decoder error, or the time budget when it ran out: FFmpeg's interrupt callback cuts a
+    /// read short, and the decoder then finds the packet damaged.
+    private func failure(_ code: Int32) -> VideoDecodeError {
+        budget.expired ? .timeBudgetExceeded(limits.timeBudget) : .decodeFailed(FFmpegLog.message(code))
     }
 }
 

@@ -99,7 +99,7 @@ import TestSupport
         }
         #expect(error.code == "cannot_open_video" || error.code == "no_video_stream", "\(error)")
         // Only the file protocol: a name FFmpeg would read as a URL is a file name.
-        #expect(throws: VideoDecodeError.self) {
+        #expect(throws: VideoDecodeError.cannotOpen("No such file or directory")) {
             try VPDQHasher().hash(path: "http://127.0.0.1:9/video.mp4", format: .mp4)
         }
     }
@@ -118,5 +118,11 @@ import TestSupport
         #expect(detect(Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WEBPVP8 ".utf8)) == nil, "a WebP is an image")
         #expect(detect(Array("GIF89a".utf8)) == nil, "a GIF is an image (not yet a video)")
         #expect(detect(Array("sha256,md5\n".utf8)) == nil)
+        // A text list beginning with "G" and a G 188 bytes in is not MPEG-TS; three sync bytes are.
+        var text = Array(repeating: UInt8(ascii: "a"), count: 400)
+        (text[0], text[188]) = (0x47, 0x47)
+        #expect(detect(text) == nil)
+        text[376] = 0x47
+        #expect(detect(text) == .mpegts)
     }
 }

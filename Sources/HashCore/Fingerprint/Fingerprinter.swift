@@ -22,7 +22,7 @@ public final class Fingerprinter {
     /// Fingerprints bytes already in memory (an upload).
     public func fingerprint(bytes: UnsafeRawBufferPointer) -> Fingerprint {
         let digests = digester.digests(of: bytes)
-        if let videoHasher, let format = VideoFormat.detect(UnsafeRawBufferPointer(rebasing: bytes.prefix(256))) {
+        if let videoHasher, let format = VideoFormat.detect(UnsafeRawBufferPointer(rebasing: bytes.prefix(VideoFormat.headLength))) {
             return Fingerprint(byteCount: bytes.count, digests: digests, image: .failure(.unsupportedFormat("a \(format.rawValue) video")),
                                video: Result { () throws(VideoDecodeError) in try videoHasher.hash(bytes: bytes, format: format) })
         }
@@ -121,8 +121,8 @@ public final class Fingerprinter {
             if read == 0 {
                 break
             }
-            if filled < 256 {
-                firstBytesVideoFormat = VideoFormat.detect(UnsafeRawBufferPointer(start: buffer, count: min(filled + read, 256)))
+            if filled < VideoFormat.headLength {
+                firstBytesVideoFormat = VideoFormat.detect(UnsafeRawBufferPointer(start: buffer, count: min(filled + read, VideoFormat.headLength)))
             }
             filled += read
         }

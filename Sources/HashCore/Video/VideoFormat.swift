@@ -15,7 +15,9 @@ public enum VideoFormat: String, Sendable, CaseIterable {
         }
     }
 
-    /// The container `head` (a file's first bytes, at least 12 for a certain answer) starts.
+    /// The container `head` (a file's first `headLength` bytes, fewer for a short file) starts.
+    public static let headLength = 512
+
     public static func detect(_ head: UnsafeRawBufferPointer) -> VideoFormat? {
         func bytes(_ offset: Int, _ text: String) -> Bool {
             let expected = Array(text.utf8)
@@ -26,7 +28,9 @@ public enum VideoFormat: String, Sendable, CaseIterable {
         if head.count >= 4 && head[0] == 0x1A && head[1] == 0x45 && head[2] == 0xDF && head[3] == 0xA3 { return .matroska }
         if bytes(0, "RIFF") && bytes(8, "AVI ") { return .avi }
         if bytes(0, "FLV") { return .flv }
-        if head.count >= 189 && head[0] == 0x47 && head[188] == 0x47 { return .mpegts }
+        // MPEG-TS: the sync byte 0x47 ('G') at the start of three 188-byte packets, so that a text
+        // list that happens to begin with a G is never taken for a video.
+        if head.count >= 377 && head[0] == 0x47 && head[188] == 0x47 && head[376] == 0x47 { return .mpegts }
         return nil
     }
 }

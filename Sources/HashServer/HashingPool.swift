@@ -14,15 +14,16 @@ final class HashingPool: Service, Sendable {
     private let limits: DecodeLimits
     private let pixelMemory: PixelMemoryBudget
 
-    init(threadCount: Int, decoder: ImageDecoder, pixelMemory: PixelMemoryBudget) {
+    init(threadCount: Int, decoder: ImageDecoder, videoLimits: VideoLimits, pixelMemory: PixelMemoryBudget) {
         threads = NIOThreadPool(numberOfThreads: threadCount)
         threads.start()
-        shelf = FingerprinterShelf(decoder: decoder)
+        shelf = FingerprinterShelf(decoder: decoder, videoLimits: videoLimits)
         limits = decoder.limits
         self.pixelMemory = pixelMemory
     }
 
-    /// Digests and, when the bytes decode, the PDQ hash (and its 8 dihedral variants if asked).
+    /// Digests and, when the bytes decode, the PDQ hash (and its 8 dihedral variants if asked),
+    /// or a video's vPDQ frames.
     /// Work still queued at `deadline` is dropped unstarted (its request has been answered);
     /// a decode waits for the pixel memory its header says it needs for up to `memoryWait`.
     func fingerprint(_ bytes: ByteBuffer, dihedral: Bool, deadline: ContinuousClock.Instant,
@@ -69,14 +70,17 @@ struct DeadlinePassed: Error {}
 /// hand-over protocol.)
 private final class FingerprinterShelf: Sendable {
     private let decoder: ImageDecoder
+    private let videoLimits: VideoLimits
     private let idle = Monitor<[Bool: [Fingerprinter]]>([:])
 
-    init(decoder: ImageDecoder) {
+    init(decoder: ImageDecoder, videoLimits: VideoLimits) {
         self.decoder = decoder
+        self.videoLimits = videoLimits
     }
 
     func withFingerprinter<T>(dihedral: Bool, _ body: (Fingerprinter) -> T) -> T {
-        let fingerprinter = idle.withLock { $0[dihedral]?.popLast() } ?? Fingerprinter(decoder: decoder, dihedral: dihedral)
+        let fingerprinter = idle.withLock { $0[dihedral]?.popLast() }
+            ?? Fingerprinter(decoder: decoder, dihedral: dihedral, videoHasher: VPDQHasher(limits: videoLimits))
         defer { idle.withLock { $0[dihedral, default: []].append(fingerprinter) } }
         return body(fingerprinter)
     }

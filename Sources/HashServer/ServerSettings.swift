@@ -39,6 +39,15 @@ public struct ServerSettings: Sendable {
 public struct ServiceLimits: Sendable {
     /// Largest request body in bytes (an image, a batch, or a lookup document).
     public var maxBodyBytes: Int = 50 << 20
+    /// Largest video uploaded to /v1/check, in bytes (a body is a video when its first bytes
+    /// are a video container's; it is hashed from memory, never written to disk).
+    public var maxVideoBodyBytes: Int = 512 << 20
+    /// What hashing one uploaded video may take on: its duration, frames, frame size and time
+    /// (within the request's timeout).
+    public var video = VideoLimits(maxDurationSeconds: 2 * 3600, maxHashedFrames: 7_200, maxPixels: 3840 * 2160, timeBudget: .seconds(25))
+    /// Lowest `video_query_percent` a request may ask for: near 0, one frame of a stored video
+    /// that looks like any frame of the upload would make the whole video a match.
+    public var minVideoQueryPercent: Double = 50
     /// Largest number of images in one /v1/check/batch request.
     public var maxBatchItems: Int = 64
     /// Largest number of hashes in one /v1/lookup request.

@@ -58,20 +58,20 @@ final class ServiceFixture: @unchecked Sendable {
     }
 
     /// `manifest` replaces the build's own manifest text (as an export's would).
-    static func buildDatabase(at path: String, variant: Int = 0, manifest: String? = nil) throws {
+    static func buildDatabase(at path: String, variant: Int = 0, manifest: String? = nil, extraRows: [ListRow] = []) throws {
         let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: 1 << 20))
         if let manifest { builder.restoreManifest(manifest) }
-        for row in try rows(variant: variant) {
+        for row in try rows(variant: variant) + extraRows {
             try builder.add(row)
         }
         _ = try builder.write()
     }
 
-    init(variant: Int = 0, manifest: String? = nil) throws {
+    init(variant: Int = 0, manifest: String? = nil, extraRows: [ListRow] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("hashdb-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databasePath = directory.appendingPathComponent("known.hdb").path
-        try Self.buildDatabase(at: databasePath, variant: variant, manifest: manifest)
+        try Self.buildDatabase(at: databasePath, variant: variant, manifest: manifest, extraRows: extraRows)
         store = try DatabaseStore(path: databasePath)
     }
 

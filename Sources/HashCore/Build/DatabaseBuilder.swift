@@ -157,6 +157,11 @@ public final class DatabaseBuilder {
         if let added = row.added, !ISOTime.range.contains(added) {
             throw RowRejected(reason: "added \(added) is outside the years 0000 to 9999")
         }
+        if let video = row.video {
+            guard row.record == .entry else { throw RowRejected(reason: "a \(row.record.rawValue) record cannot carry video frames (name the video by its digest)") }
+            guard row.pdq == nil else { throw RowRejected(reason: "a row is an image (pdq) or a video (frames), not both") }
+            if let problem = video.problem { throw RowRejected(reason: problem) }
+        }
     }
 
     /// Queues one row of an item (see `check` for what it must be; removals, allowlist
@@ -176,7 +181,11 @@ public final class DatabaseBuilder {
         if !row.hasDigest, let pdq = row.pdq {
             try links.add(LinkKey(value: pdq.bits, row: rowNumber, kind: LinkKey.pdqKind))
         }
-        try SpilledRow.write(labelSet: labelSetID(row), added: row.added, pdq: row.pdq, quality: row.quality, id: row.id, to: rowSpill)
+        if !row.hasDigest, let video = row.video {
+            try links.add(LinkKey(value: video.linkKey, row: rowNumber, kind: LinkKey.videoKind))
+        }
+        try SpilledRow.write(labelSet: labelSetID(row), added: row.added, pdq: row.pdq, quality: row.quality, id: row.id, video: row.video,
+                             to: rowSpill)
     }
 
     private var labelListIDs: [LabelList: [UInt32]] = [:]
@@ -286,7 +295,7 @@ public final class DatabaseBuilder {
             // The sorts fill while the row groups (half the budget) are read.
             directory: workDirectory, output: output, entryCount: entryCount, pdqMemory: options.memoryBudget / 4, idMemory: options.memoryBudget / 4,
             rowLabelSets: rowLabelSetList, labelMapping: finalLabels.mapping,
-            canonicalKeys: try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfRow.canonicalOrdinals))
+            canonicalKeys: try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfRow.canonicalOrdinals), queuesFrameHashes: true)
         var currentEntry = -1
         var rowsOfEntry: [SpilledRow] = []
         let idArena = ByteBuffer()

@@ -206,7 +206,7 @@ public final class DatabaseMerger {
         let entryWriter = try EntryWriter(
             directory: workDirectory, output: output, entryCount: entryOfNode.entryCount, pdqMemory: 0, idMemory: options.memoryBudget / 2,
             rowLabelSets: rowLabelSets.sets, labelMapping: (0..<UInt32(rowLabelSets.names.count)).map { $0 },
-            canonicalKeys: try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfNode.canonicalOrdinals))
+            canonicalKeys: try CanonicalKeyReader(path: workDirectory + "/keys.spill", canonical: entryOfNode.canonicalOrdinals), queuesFrameHashes: false)
         var rows: [SpilledRow] = []
         let idArena = ByteBuffer()
         // Entries a range at a time, so that grouping their nodes takes bounded memory.

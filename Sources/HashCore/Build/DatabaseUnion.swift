@@ -96,6 +96,21 @@ struct DatabaseUnion {
                 try linker.link(kind: kindCode, value: key, row: node)
             }
         }
+        // Videos without a digest are linked by their frames (`StoredVideo.linkKey`), after
+        // the PDQ hashes: their frame hashes in the PDQ tables link nothing.
+        var videoKeys: [(key: Bytes32, node: Int)] = []
+        for input in inputs.indices {
+            let videos = inputs[input].database.videos
+            for position in 0..<videos.count {
+                let node = try node(input: input, entry: videos.record(position).entry)
+                guard !excluded.contains(node), !hasDigest.contains(node) else { continue }
+                guard let records = videos.frameRecords(at: position) else {
+                    throw DatabaseError.corrupt(path: inputs[input].database.path, detail: "video \(position) has frames outside its section")
+                }
+                videoKeys.append((StoredVideo.linkKey(frameRecords: records), node))
+                hasDigest.insert(node)
+            }
+        }
         // PDQ hashes link only nodes without a digest; when every node has one, the pass over
         // the PDQ tables (a third of the keys) would link nothing.
         let coveredNodes = zip(hasDigest.words, excluded.words).reduce(0) { $0 + ($1.0 | $1.1).nonzeroBitCount }
@@ -115,6 +130,10 @@ struct DatabaseUnion {
             let node = try node(input: input, entry: hashes.sources[input].entry(position))
             guard !excluded.contains(node), !hasDigest.contains(node) else { continue }
             try linker.link(kind: LinkKey.pdqKind, value: key, row: node)
+        }
+        videoKeys.sort { ($0.key, $0.node) < ($1.key, $1.node) }
+        for (key, node) in videoKeys {
+            try linker.link(kind: LinkKey.videoKind, value: key, row: node)
         }
         pages.releaseNow()
         let keyCounts = linker.keyCounts

@@ -22,13 +22,24 @@ final class EntryWriter {
     private var offsetOfRowLabelSet: [UInt32?]
     private var entryCount = 0
     private var idCount = 0
+    /// Section 34: a directory record per video entry, and their frames.
+    private let videoDirectory: BufferedFileWriter
+    private let videoFrames: BufferedFileWriter
+    private var videoCount = 0
+    private var videoFrameCount = 0
+    /// A build queues video frame hashes for the PDQ table; a merge takes them with the rest
+    /// of the inputs' PDQ tables.
+    private let queuesFrameHashes: Bool
 
     /// `pdqMemory` and `idMemory` are the budgets of the PDQ and id sorts (a merge, which
     /// gathers PDQ hashes otherwise, gives the PDQ sort nothing).
     /// The entries section (`entryCount` records) is placed in `output` at once; the others
     /// are gathered in `directory` and placed by `finishSections`.
     init(directory: String, output: DatabaseOutput, entryCount: Int, pdqMemory: Int, idMemory: Int, rowLabelSets: [RowLabelSet],
-         labelMapping: [UInt32], canonicalKeys: CanonicalKeyReader) throws {
+         labelMapping: [UInt32], canonicalKeys: CanonicalKeyReader, queuesFrameHashes: Bool) throws {
+        self.queuesFrameHashes = queuesFrameHashes
+        videoDirectory = try BufferedFileWriter(path: directory + "/video-directory.part", writeBehind: false)
+        videoFrames = try BufferedFileWriter(path: directory + "/video-frames.part", writeBehind: true)
         self.rowLabelSets = rowLabelSets
         self.labelMapping = labelMapping
         self.canonicalKeys = canonicalKeys
@@ -60,8 +71,9 @@ final class EntryWriter {
             if let pdq = row.pdq {
                 try pdqSorter.add(PDQKey(hash: pdq.bits, entry: UInt32(entry), quality: row.quality.map(UInt8.init) ?? DatabaseFormat.unknownQuality))
             }
+            let isVideo = try writeVideo(of: rows, entry: entry)
             try writeRecord(added: row.added == 0 ? nil : row.added, firstID: firstID, labelOffset: labelSetOffset(forRowSet: Int(row.labelSet)),
-                            generatedID: row.id == nil)
+                            generatedID: row.id == nil, isVideo: isVideo)
             return
         }
         merger.merge(rows, ids: ids, labelSets: rowLabelSets, labelMapping: labelMapping)
@@ -74,16 +86,45 @@ final class EntryWriter {
         for (hash, quality) in merger.pdqs {
             try pdqSorter.add(PDQKey(hash: hash.bits, entry: UInt32(entry), quality: quality < 0 ? DatabaseFormat.unknownQuality : UInt8(quality)))
         }
+        let isVideo = try writeVideo(of: rows, entry: entry)
         try writeRecord(added: merger.added, firstID: firstID, labelOffset: labelSetOffset(categories: merger.categories, sources: merger.sources),
-                        generatedID: merger.ids.isEmpty)
+                        generatedID: merger.ids.isEmpty, isVideo: isVideo)
     }
 
-    private func writeRecord(added: Int64?, firstID: Int, labelOffset: UInt32, generatedID: Bool) throws(FileIOError) {
+    private func writeRecord(added: Int64?, firstID: Int, labelOffset: UInt32, generatedID: Bool, isVideo: Bool) throws(FileIOError) {
         try entries.writeLittleEndian(added ?? 0)
         try entries.writeLittleEndian(UInt32(firstID))
         try entries.writeLittleEndian(UInt32(idCount - firstID))
         try entries.writeLittleEndian(labelOffset)
-        try entries.writeLittleEndian(generatedID ? DatabaseFormat.generatedIDFlag : 0)
+        try entries.writeLittleEndian((generatedID ? DatabaseFormat.generatedIDFlag : 0) | (isVideo ? DatabaseFormat.videoFlag : 0))
+    }
+
+    /// The entry's video, when its rows carry one (the preferred of several: `StoredVideo.preferred`),
+    /// into section 34; in a build, every frame hash of every video row into the PDQ table,
+    /// once an entry with its best quality. Whether the entry is a video.
+    private func writeVideo(of rows: [SpilledRow], entry: Int) throws -> Bool {
+        var kept: StoredVideo?
+        var best: [PDQHash: Int] = [:]
+        for row in rows {
+            guard let video = row.video else { continue }
+            if kept.map({ StoredVideo.preferred(video, over: $0) }) ?? true { kept = video }
+            if queuesFrameHashes {
+                for frame in video.frames { best[frame.hash] = max(best[frame.hash] ?? -1, frame.quality) }
+            }
+        }
+        guard let kept else { return false }
+        for (hash, quality) in best {
+            try pdqSorter.add(PDQKey(hash: hash.bits, entry: UInt32(entry), quality: UInt8(quality)))
+        }
+        try videoDirectory.writeLittleEndian(UInt32(entry))
+        try videoDirectory.writeLittleEndian(UInt32(kept.frames.count))
+        try videoDirectory.writeLittleEndian(UInt64(videoFrameCount))
+        try videoDirectory.writeLittleEndian((kept.frameRate ?? 0).bitPattern)
+        try videoDirectory.writeLittleEndian((kept.duration ?? 0).bitPattern)
+        try videoFrames.write(kept.frameRecords)
+        videoCount += 1
+        videoFrameCount += kept.frames.count
+        return true
     }
 
     private func addID(_ id: UnsafeRawBufferPointer, entry: Int) throws {
@@ -140,5 +181,11 @@ final class EntryWriter {
         ]))
         try output.place(DatabaseBuilder.stringPoolSection(.labelStrings, labelNames))
         try output.place(SectionContent(kind: .labelSets, count: labelSetWords.count, pieces: [.bytes(labelSetBytes.bytes)]))
+        try videoDirectory.close()
+        try videoFrames.close()
+        if videoCount > 0 {
+            try output.place(VideoTable.section(videos: videoCount, frames: videoFrameCount,
+                                                directoryPath: videoDirectory.path, framesPath: videoFrames.path))
+        }
     }
 }

@@ -98,8 +98,8 @@ struct UnionFind {
 struct KeyLinker {
     private(set) var forest: UnionFind
     private let keyStream: BufferedFileWriter
-    /// Distinct keys of each kind (SHA-256, SHA-1, MD5, PDQ).
-    private(set) var keyCounts = [Int](repeating: 0, count: 4)
+    /// Distinct keys of each kind (SHA-256, SHA-1, MD5, PDQ, video).
+    private(set) var keyCounts = [Int](repeating: 0, count: LinkKey.kindCount)
     private var ordinal: UInt32 = 0
     private var previous: SortableKeyValue?
     private var groupRoot = 0
@@ -203,7 +203,7 @@ final class CanonicalKeyReader {
             ordinal += 1
         }
         guard let current else { throw BuildError.internal("the key stream ended early") }
-        let width = current.kind == LinkKey.pdqKind ? 32 : DigestKind.allCases[Int(current.kind)].byteCount
+        let width = LinkKey.valueWidth(current.kind)
         return LinkKey.kindName(current.kind) + ":" + Hex.encode(current.value, byteCount: width)
     }
 }

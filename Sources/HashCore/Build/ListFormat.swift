@@ -14,6 +14,9 @@ public enum ListFormat: String, CaseIterable, Sendable {
     case pdq
     /// `sha256sum`, `sha1sum` or `md5sum` output (also their `--tag` form).
     case checksums
+    /// One video's vPDQ hashes: vpdq's `frame,quality,hash,timestamp` lines, or
+    /// python-threatexchange's `hash,quality,timestamp` (lines, or a JSON list of them).
+    case vpdq
 
     /// Guesses from the first bytes: SQLite's header is NSRL, `%%%% HASHDEEP` hashdeep; then
     /// the first line that is not a comment decides. A checksum line (`DIGEST  NAME`,
@@ -22,7 +25,8 @@ public enum ListFormat: String, CaseIterable, Sendable {
     /// first 64 lines is a checksum line (then it is neither, and is read as CSV or TSV and refused).
     /// The separator is the rule for a 64-hex first column: two spaces or a space and `*` is
     /// `sha256sum`, anything else a PDQ list; `--format` overrides. Otherwise `{` starts JSON
-    /// Lines, a tab makes TSV, and the rest is CSV.
+    /// Lines, a tab makes TSV, and the rest is CSV. vPDQ files are told apart before PDQ lists:
+    /// every one of the first lines must be a vPDQ line (or the file a JSON list of them).
     public static func detect(head: UnsafeRawBufferPointer) -> ListFormat {
         if head.starts(with: Importers.sqliteMagic) { return .nsrl }
         let text = String(decoding: head, as: UTF8.self)
@@ -34,6 +38,8 @@ public enum ListFormat: String, CaseIterable, Sendable {
             .filter { !$0.trimmingASCIIWhitespace().isEmpty && !$0.hasPrefix("#") }.prefix(64)
         guard let firstLine = sample.first?.trimmingASCIIWhitespace() else { return .csv }
         if Importers.ChecksumLine(sample.first!) != nil { return .checksums }
+        // Before PDQ lists: `hash,quality,timestamp` would read as a hash and an id.
+        if Importers.isVPDQFile(firstLine: firstLine, sample: Array(sample)) { return .vpdq }
         if Importers.isPDQLine(firstLine), !sample.contains(where: { Importers.ChecksumLine($0) != nil }) { return .pdq }
         if firstLine.hasPrefix("{") { return .jsonl }
         if firstLine.contains("\t") { return .tsv }

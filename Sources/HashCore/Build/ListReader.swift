@@ -27,6 +27,8 @@ public enum ListReader {
             try Importers.readPDQLines(path: path, defaults: defaults, digest: digest, body)
         case .checksums:
             try Importers.readChecksums(path: path, defaults: defaults, digest: digest, body)
+        case .vpdq:
+            try Importers.readVPDQ(path: path, defaults: defaults, digest: digest, body)
         }
         return digest.finish()
     }
@@ -213,12 +215,48 @@ public enum ListReader {
                         row.created = try FieldParser.time(Substring(text))
                     }
                 }
+                if let frames = object["frames"], !failedHashRecord {
+                    row.video = try video(frames: frames, frameRate: object["frame_rate"], duration: object["duration"])
+                }
             } catch {
                 try body(.failure(RowError(file: path, line: reader.line, reason: error.reason)))
                 continue
             }
             try finish(&row, line: reader.line, path: path, defaults: defaults, body)
         }
+    }
+
+    /// A video record's `frames` (objects with frame, quality, pdq and timestamp, as `hashdb
+    /// hash` writes them), with its `frame_rate` and `duration` when given.
+    private static func video(frames value: Any, frameRate: Any?, duration: Any?) throws(RowFieldError) -> StoredVideo {
+        guard let list = value as? [Any] else { throw RowFieldError("frames: not a list") }
+        guard list.count <= StoredVideo.maximumFrames else {
+            throw RowFieldError("frames: \(list.count) frames (at most \(StoredVideo.maximumFrames) a video)")
+        }
+        func number(_ value: Any?, _ name: String) throws(RowFieldError) -> Double? {
+            guard let value, !(value is NSNull) else { return nil }
+            guard let text = scalarText(value), let number = Double(text.trimmingASCIIWhitespace()), number.isFinite else {
+                throw RowFieldError("\(name): not a number")
+            }
+            return number
+        }
+        var frames: [VPDQFrame] = []
+        frames.reserveCapacity(list.count)
+        for (index, element) in list.enumerated() {
+            guard let object = element as? [String: Any] else { throw RowFieldError("frames[\(index)]: not an object") }
+            guard let frame = try number(object["frame"], "frames[\(index)].frame"), frame >= 0, frame == frame.rounded(),
+                frame <= Double(StoredVideo.maximumFrameNumber)
+            else { throw RowFieldError("frames[\(index)].frame: not a frame number") }
+            guard let hashText = object["pdq"] as? String else { throw RowFieldError("frames[\(index)].pdq: not a string") }
+            let hash = try FieldParser.pdq(Substring(hashText))
+            guard let qualityText = object["quality"].flatMap(scalarText) else { throw RowFieldError("frames[\(index)].quality: not a number") }
+            let quality = try FieldParser.quality(Substring(qualityText))
+            guard let timestamp = try number(object["timestamp"], "frames[\(index)].timestamp") else {
+                throw RowFieldError("frames[\(index)].timestamp: missing")
+            }
+            frames.append(VPDQFrame(frame: Int(frame), quality: quality, hash: hash, timestamp: timestamp))
+        }
+        return StoredVideo(frames: frames, frameRate: try number(frameRate, "frame_rate"), duration: try number(duration, "duration"))
     }
 
     private static func scalarText(_ value: Any) -> String? {

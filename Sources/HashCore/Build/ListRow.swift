@@ -10,6 +10,8 @@ public struct ListRow: Sendable, Equatable {
     public var pdq: PDQHash?
     /// PDQ quality 0...100, when known.
     public var quality: Int?
+    /// A video's vPDQ frames (a row is an image, with `pdq`, or a video, never both).
+    public var video: StoredVideo?
     public var categories: [String]
     public var sources: [String]
     /// When the item was added to its list (seconds since 1970, UTC).
@@ -31,7 +33,7 @@ public struct ListRow: Sendable, Equatable {
 
     public static func == (a: ListRow, b: ListRow) -> Bool {
         a.id == b.id && a.sha256 == b.sha256 && a.sha1 == b.sha1 && a.md5 == b.md5 && a.pdq == b.pdq
-            && a.quality == b.quality && a.categories == b.categories && a.sources == b.sources && a.added == b.added
+            && a.quality == b.quality && a.video == b.video && a.categories == b.categories && a.sources == b.sources && a.added == b.added
             && a.record == b.record && a.reason == b.reason && a.radius == b.radius && a.manifest == b.manifest
             && a.created == b.created
     }
@@ -77,7 +79,7 @@ public struct ListRow: Sendable, Equatable {
     public var hasDigest: Bool { sha256 != nil || sha1 != nil || md5 != nil }
 
     /// A row must say what it identifies.
-    public var hasHash: Bool { hasDigest || pdq != nil }
+    public var hasHash: Bool { hasDigest || pdq != nil || video != nil }
 
     /// The removals a row of a removal list asks for: one for each of its digests, its PDQ
     /// hash and its id. `defaultSource` and `defaultReason` apply when the row gives none.

@@ -31,9 +31,36 @@ public enum ListWriter {
                 default: json.member(column.jsonKey, value)
                 }
             }
+            if let video = row.video { writeVideo(video, into: &json) }
             json.endObject()
             return json.output
         }
+    }
+
+    /// A video's `media`, `frame_rate`, `duration` and `frames`, as `hashdb hash` writes them
+    /// (the timestamps exactly, not to 3 places: an export rebuilds the same database).
+    static func writeVideo(_ video: StoredVideo, into json: inout JSONWriter) {
+        json.member("media", "video")
+        if let rate = video.frameRate {
+            json.key("frame_rate")
+            json.double(rate)
+        }
+        if let duration = video.duration {
+            json.key("duration")
+            json.double(duration)
+        }
+        json.key("frames")
+        json.beginArray()
+        for frame in video.frames {
+            json.beginObject()
+            json.member("frame", frame.frame)
+            json.member("quality", frame.quality)
+            json.member("pdq", frame.hash.hex)
+            json.key("timestamp")
+            json.double(frame.timestamp)
+            json.endObject()
+        }
+        json.endArray()
     }
 
     private static func value(of field: ListField, in row: ListRow) -> String? {

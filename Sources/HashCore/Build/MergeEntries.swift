@@ -45,11 +45,22 @@ struct InputEntries {
     let input: Int
     let entries: EntryTable
     let ids: StringPool
+    let videos: VideoTable
 
     init(database: HashDatabase, input: Int) {
         self.input = input
         entries = database.entries
         ids = database.ids
+        videos = database.videos
+    }
+
+    /// The entry's video, when it is one.
+    func video(of entry: Int, record: EntryTable.Record) throws(InputEntryError) -> StoredVideo? {
+        guard record.isVideo else { return nil }
+        guard let position = videos.position(ofEntry: entry), let video = videos.video(at: position) else {
+            throw InputEntryError(input: input, detail: "entry \(entry) is a video with no readable frames")
+        }
+        return video
     }
 
     func record(_ entry: Int) throws(InputEntryError) -> EntryTable.Record {
@@ -60,13 +71,14 @@ struct InputEntries {
     }
 
     /// One spilled row per id of the entry (one without an id when its id was made up: the
-    /// merged entry makes its own).
+    /// merged entry makes its own); the first carries the entry's video.
     func appendRows(of entry: Int, labelSet: (Int) -> UInt32, to rows: inout [SpilledRow], ids arena: ByteBuffer) throws {
         let record = try record(entry)
         let added = record.added == 0 ? nil : record.added
         let set = labelSet(record.labelSet)
+        let video = try video(of: entry, record: record)
         guard !record.hasGeneratedID, record.idCount > 0 else {
-            rows.append(SpilledRow(labelSet: set, added: added))
+            rows.append(SpilledRow(labelSet: set, added: added, video: video))
             return
         }
         for offset in 0..<record.idCount {
@@ -75,7 +87,7 @@ struct InputEntries {
             }
             let start = arena.count
             arena.append(id)
-            rows.append(SpilledRow(labelSet: set, added: added, id: start..<arena.count))
+            rows.append(SpilledRow(labelSet: set, added: added, id: start..<arena.count, video: offset == 0 ? video : nil))
         }
     }
 }

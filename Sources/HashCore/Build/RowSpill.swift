@@ -9,12 +9,15 @@ struct SpilledRow {
     var quality: Int?
     /// Where the id's bytes are in the arena `decode` was given.
     var id: Range<Int>?
+    /// A video row's frames (few rows are videos: they are decoded whole).
+    var video: StoredVideo?
 
-    private static let hasAdded: UInt8 = 1, hasPDQ: UInt8 = 2, hasQuality: UInt8 = 4, hasID: UInt8 = 8
+    private static let hasAdded: UInt8 = 1, hasPDQ: UInt8 = 2, hasQuality: UInt8 = 4, hasID: UInt8 = 8, hasVideo: UInt8 = 16
 
     /// Appends one row as a 4-byte length, then flags, quality, label set, and the optional
-    /// added time, PDQ hash and id.
-    static func write(labelSet: UInt32, added: Int64?, pdq: PDQHash?, quality: Int?, id: String?, to writer: BufferedFileWriter) throws(FileIOError) {
+    /// added time, PDQ hash, id and video (frame rate, duration, frame count, frame records).
+    static func write(labelSet: UInt32, added: Int64?, pdq: PDQHash?, quality: Int?, id: String?, video: StoredVideo? = nil,
+                      to writer: BufferedFileWriter) throws(FileIOError) {
         var flags: UInt8 = 0
         var length = 6
         if added != nil { flags |= hasAdded; length += 8 }
@@ -22,6 +25,8 @@ struct SpilledRow {
         if quality != nil { flags |= hasQuality }
         let idLength = id?.utf8.count ?? 0
         if id != nil { flags |= hasID; length += 2 + idLength }
+        let videoRecords = video?.frameRecords
+        if let videoRecords { flags |= hasVideo; length += 20 + videoRecords.count }
         try writer.writeLittleEndian(UInt32(length))
         try writer.write(value: (flags, UInt8(quality ?? 0)))
         try writer.writeLittleEndian(labelSet)
@@ -31,6 +36,12 @@ struct SpilledRow {
             try writer.write(value: UInt16(idLength).littleEndian)
             let result = id.withUTF8 { bytes in Result { () throws(FileIOError) in try writer.write(UnsafeRawBufferPointer(bytes)) } }
             try result.get()
+        }
+        if let video, let videoRecords {
+            try writer.writeLittleEndian((video.frameRate ?? 0).bitPattern)
+            try writer.writeLittleEndian((video.duration ?? 0).bitPattern)
+            try writer.writeLittleEndian(UInt32(video.frames.count))
+            try writer.write(videoRecords)
         }
     }
 
@@ -85,6 +96,17 @@ struct SpilledRow {
             let start = ids.count
             ids.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
             row.id = start..<ids.count
+            offset += length
+        }
+        if flags & hasVideo != 0 {
+            let frameRate = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+            let duration = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
+            let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self)))
+            let records = UnsafeRawBufferPointer(rebasing: bytes[(offset + 20)..<(offset + 20 + count * StoredVideo.frameRecordSize)])
+            guard let frames = StoredVideo.frames(fromRecords: records) else {
+                throw BuildError.internal("a spilled video row is cut short")
+            }
+            row.video = StoredVideo(frames: frames, frameRate: frameRate == 0 ? nil : frameRate, duration: duration == 0 ? nil : duration)
         }
         return row
     }

@@ -9,6 +9,14 @@ struct LinkKey: ExternalSortKey {
     var kind: UInt8
 
     static let pdqKind: UInt8 = 3
+    /// A video's frames, for a video row with no digest (`StoredVideo.linkKey`).
+    static let videoKind: UInt8 = 4
+    static let kindCount = 5
+
+    /// Bytes of a key's value in hex ids: a digest's width, 32 for PDQ and video keys.
+    static func valueWidth(_ code: UInt8) -> Int {
+        code < pdqKind ? DigestKind.allCases[Int(code)].byteCount : 32
+    }
 
     static func kindCode(_ kind: DigestKind) -> UInt8 {
         switch kind {
@@ -23,12 +31,13 @@ struct LinkKey: ExternalSortKey {
         case 0: "sha256"
         case 1: "sha1"
         case 2: "md5"
-        default: "pdq"
+        case 3: "pdq"
+        default: "vpdq"
         }
     }
 
-    /// Kind in the top 2 bits, then the value's first 62.
-    var sortPrefix: UInt64 { UInt64(kind) << 62 | value.w0 >> 2 }
+    /// Kind in the top 3 bits, then the value's first 61.
+    var sortPrefix: UInt64 { UInt64(kind) << 61 | value.w0 >> 3 }
 
     static func < (lhs: LinkKey, rhs: LinkKey) -> Bool {
         if lhs.kind != rhs.kind { return lhs.kind < rhs.kind }

@@ -130,7 +130,7 @@ struct AnnotationTable: Sendable {
     static let empty = AnnotationTable()
 
     private init() {
-        records = RawView(base: UnsafeRawPointer(bitPattern: 64)!, count: 0)
+        records = RawView.empty
         count = 0
         texts = nil
         pdqRange = 0..<0

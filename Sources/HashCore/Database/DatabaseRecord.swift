@@ -14,6 +14,8 @@ public enum DatabaseRecord {
         for kind in DigestKind.allCases { json.member(kind.rawValue, database.digestCount(kind)) }
         json.member("pdq", database.pdqCount)
         json.member("near_index", database.hasNearIndex)
+        json.member("videos", database.videoCount)
+        json.member("video_frames", database.videoFrameCount)
         json.key("sections")
         json.beginObject()
         for section in database.sectionSizes { json.member(section.name, section.bytes) }

@@ -13,6 +13,8 @@ public struct ExportedEntry: Sendable, Equatable {
     public var categories: [String]
     public var sources: [String]
     public var added: Int64?
+    /// A video entry's frames (its frame hashes are then not listed in `pdqs`).
+    public var video: StoredVideo?
 
     public struct PDQHashWithQuality: Sendable, Equatable {
         public var hash: PDQHash
@@ -33,10 +35,17 @@ public struct ExportedEntry: Sendable, Equatable {
             first.pdq = pdq.hash
             first.quality = pdq.quality
         }
+        first.video = video
         var rows = [first]
         func linkedRow() -> ListRow {
             var row = ListRow(categories: categories, sources: sources, added: added)
-            if let digest = digests.first { row.setDigest(digest) } else { row.pdq = first.pdq }
+            if let digest = digests.first {
+                row.setDigest(digest)
+            } else if let video {
+                row.video = video  // a video with no digest is linked by its frames
+            } else {
+                row.pdq = first.pdq
+            }
             return row
         }
         for id in ids.dropFirst() {
@@ -95,7 +104,12 @@ extension HashDatabase {
         var current: ExportedEntry?
         var nextEntry = 0
         func emit(_ entry: ExportedEntry) throws {
-            guard !entry.digests.isEmpty || !entry.pdqs.isEmpty else {
+            var entry = entry
+            if let video = try video(ofEntry: entry.index) {
+                entry.video = video
+                entry.pdqs = []  // its frames'
+            }
+            guard !entry.digests.isEmpty || !entry.pdqs.isEmpty || entry.video != nil else {
                 throw DatabaseError.corrupt(path: path, detail: "entry \(entry.index) has no digest or PDQ hash")
             }
             try body(entry)

@@ -4,8 +4,9 @@ enum DatabaseFormat {
     static let majorVersion: UInt16 = 1
     /// 1.1 added the near-match index (section 33); 1.2 tombstones and allowlists (sections
     /// 6, 64, 65) and the generated-id entry flag. Older 1.x readers ignore the index and
-    /// tombstones, and refuse allowlists (they change answers).
-    static let minorVersion: UInt16 = 2
+    /// tombstones, and refuse allowlists (they change answers). 1.3 added videos (section
+    /// 34, required: a reader that ignored it would take frames for images) and entry flag bit 1.
+    static let minorVersion: UInt16 = 3
     static let headerSize = 128
     static let sectionRecordSize = 32
     static let sectionAlignment = 64
@@ -27,6 +28,8 @@ enum DatabaseFormat {
     static let unknownQuality: UInt8 = 255
     /// Entry flag (1.2): the entry's one id was made from its smallest key, not given by a list.
     static let generatedIDFlag: UInt32 = 1
+    /// Entry flag (1.3): the entry is a video, with frames in section 34.
+    static let videoFlag: UInt32 = 2
 
     /// Prefix bits of a digest directory for `count` keys: 8 to 16 keys a bucket.
     static func prefixBits(forKeyCount count: Int) -> Int {
@@ -59,6 +62,7 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
     case md5Index = 18
     case pdqTable = 32
     case nearIndex = 33
+    case videos = 34
     case manifest = 48
     case tombstones = 64
     case allowlist = 65
@@ -73,7 +77,7 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
     /// Sections every file has; the others are there when they have content.
     var isAlwaysPresent: Bool {
         switch self {
-        case .manifest, .nearIndex, .tombstones, .annotationStrings, .allowlist: false
+        case .manifest, .nearIndex, .tombstones, .annotationStrings, .allowlist, .videos: false
         default: true
         }
     }
@@ -93,6 +97,7 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
         case .md5Index: "MD5 index"
         case .pdqTable: "PDQ table"
         case .nearIndex: "PDQ near index"
+        case .videos: "videos"
         case .manifest: "build manifest"
         }
     }

@@ -21,6 +21,8 @@ public struct HashDatabase: Sendable {
     public let manifest: String?
     let tombstoneTable: AnnotationTable
     let allowTable: AnnotationTable
+    /// The video entries and their frames (empty before format 1.3).
+    let videos: VideoTable
     let labelCountCache = OnceCache<LabelCounts>()
 
     public var hasNearIndex: Bool { near != nil }
@@ -31,6 +33,17 @@ public struct HashDatabase: Sendable {
     }
 
     public var entryCount: Int { entries.count }
+    public var videoCount: Int { videos.count }
+    public var videoFrameCount: Int { videos.frameCount }
+
+    /// Entry `index`'s video, when it is one.
+    public func video(ofEntry index: Int) throws(DatabaseError) -> StoredVideo? {
+        guard try entryRecord(index).isVideo else { return nil }
+        guard let position = videos.position(ofEntry: index), let video = videos.video(at: position) else {
+            throw .corrupt(path: path, detail: "entry \(index) is a video with no readable frames in the videos section")
+        }
+        return video
+    }
 
     /// Entry `index`'s record, or an error naming the file when there is no such entry.
     func entryRecord(_ index: Int) throws(DatabaseError) -> EntryTable.Record {
@@ -191,6 +204,9 @@ public struct HashDatabase: Sendable {
             : try build(.tombstones) { (view, count) throws(SectionError) in try AnnotationTable(view, expectedCount: count, texts: texts) }
         allowTable = views[.allowlist] == nil ? .empty
             : try build(.allowlist) { (view, count) throws(SectionError) in try AnnotationTable(view, expectedCount: count, texts: texts) }
+        let entryCount = entries.count
+        videos = views[.videos] == nil ? .empty
+            : try build(.videos) { (view, count) throws(SectionError) in try VideoTable(view, expectedCount: count, entryCount: entryCount) }
         if let (view, count) = views[.manifest] {
             // FORMAT.md: UTF-8 JSON, its item count its length; it is shown to users as JSON.
             guard count == view.count, let text = String(validating: view.bytes(0, view.count), as: UTF8.self),

@@ -13,6 +13,9 @@ public enum MatchRecord {
                 json.member("quality", quality)
             }
         }
+        if let video = query.video {
+            json.member("frames", video.frames.count)
+        }
         json.endObject()
     }
 
@@ -78,7 +81,17 @@ public enum MatchRecord {
         if let skipped = result.nearSkipped { lines.append("near matching skipped: \(skipped)") }
         if result.matches.isEmpty && lines.isEmpty { lines.append("no match") }
         for match in result.matches {
-            let how = match.kind == .pdq ? "PDQ distance \(match.distance)\(match.transform == .original ? "" : " (\(match.transform.name))")" : "\(match.kind.rawValue) exact"
+            let how: String
+            switch match.kind {
+            case .pdq: how = "PDQ distance \(match.distance)\(match.transform == .original ? "" : " (\(match.transform.name))")"
+            case .vpdq:
+                how = String(format: "vPDQ, %.2f %% of the query's frames and %.2f %% of the stored video's", match.video?.queryPercent ?? 0,
+                             match.video?.comparedPercent ?? 0)
+            case .frame:
+                let side = match.video?.side == .query ? "the query video" : "the stored video"
+                how = "PDQ distance \(match.distance) to \(match.video?.frameCount ?? 0) frames of \(side)"
+            case .sha256, .sha1, .md5: how = "\(match.kind.rawValue) exact"
+            }
             lines.append("matched \(match.entry.id) by \(how): categories \(match.entry.categories.joined(separator: ";")), sources \(match.entry.sources.joined(separator: ";"))")
         }
         return lines
@@ -98,6 +111,42 @@ public enum MatchRecord {
         if match.entry.ids.count > 1 {
             json.member("ids", strings: match.entry.ids)
         }
+        if let video = match.video { writeVideoMatch(video, into: &json) }
         json.endObject()
+    }
+
+    /// vPDQ percentages, or the frames an image was found in, and the time ranges of both sides.
+    static func writeVideoMatch(_ video: VideoMatch, into json: inout JSONWriter) {
+        if let percent = video.queryPercent {
+            json.member("query_percent", decimal: String(format: "%.2f", percent))
+        }
+        if let percent = video.comparedPercent {
+            json.member("compared_percent", decimal: String(format: "%.2f", percent))
+        }
+        if let side = video.side {
+            json.member("in", side.rawValue)
+            json.member("frame_count", video.frameCount)
+            json.key("frames")
+            json.beginArray()
+            for frame in video.frames {
+                json.beginObject()
+                json.member("frame", frame.frame)
+                json.member("timestamp", decimal: VPDQ.timestampText(frame.timestamp))
+                json.member("distance", frame.distance)
+                json.endObject()
+            }
+            json.endArray()
+        }
+        for (name, ranges) in [("query_ranges", video.queryRanges), ("entry_ranges", video.entryRanges)] where !ranges.isEmpty {
+            json.key(name)
+            json.beginArray()
+            for range in ranges {
+                json.beginArray()
+                json.decimal(VPDQ.timestampText(range.lowerBound))
+                json.decimal(VPDQ.timestampText(range.upperBound))
+                json.endArray()
+            }
+            json.endArray()
+        }
     }
 }

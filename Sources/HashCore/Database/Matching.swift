@@ -6,12 +6,20 @@ public struct QueryHashes: Sendable, Equatable {
     public var quality: Int?
     /// The 8 dihedral hashes, indexed by `DihedralTransform.rawValue`, when computed from pixels.
     public var dihedral: [PDQHash]
+    /// A video's vPDQ frames (a query is an image or a video).
+    public var video: StoredVideo?
 
-    public init(digests: [Digest] = [], pdq: PDQHash? = nil, quality: Int? = nil, dihedral: [PDQHash] = []) {
+    public init(digests: [Digest] = [], pdq: PDQHash? = nil, quality: Int? = nil, dihedral: [PDQHash] = [], video: StoredVideo? = nil) {
         self.digests = digests
         self.pdq = pdq
         self.quality = quality
         self.dihedral = dihedral
+        self.video = video
+    }
+
+    /// What a list row asks about: its digests, and its PDQ hash or video frames.
+    public init(_ row: ListRow) {
+        self.init(digests: row.digests, pdq: row.pdq, quality: row.quality, video: row.video)
     }
 
     /// The hashes of a fingerprinted file.
@@ -21,6 +29,9 @@ public struct QueryHashes: Sendable, Equatable {
             pdq = image.pdq.hash
             quality = image.pdq.quality
             dihedral = image.pdq.dihedral
+        }
+        if case .success(let video)? = fingerprint.video {
+            self.video = StoredVideo(video)
         }
     }
 }
@@ -41,9 +52,18 @@ public struct MatchOptions: Sendable, Equatable {
     /// Most matches one query reports (nil: all). The rest are cut, closest kept, and the result
     /// says so: a wide threshold must not turn a query into a way of listing the database.
     public var maxMatches: Int?
+    /// A video matches a stored video when at least this percentage of its distinct frames
+    /// (of quality ≥ `minQuality`) lie within `threshold` of one of the stored video's…
+    public var videoQueryPercent: Double
+    /// …and at least this percentage of the stored video's lie within `threshold` of one of its
+    /// (python-threatexchange's vPDQ rule: 80 and 0).
+    public var videoComparedPercent: Double
 
     public init(threshold: Int = PDQ.matchThreshold, dihedral: Bool = false, minQuality: Int = PDQ.qualityThreshold,
-                categories: Set<String> = [], sources: Set<String> = [], explain: Bool = false, maxMatches: Int? = nil) {
+                categories: Set<String> = [], sources: Set<String> = [], explain: Bool = false, maxMatches: Int? = nil,
+                videoQueryPercent: Double = VPDQ.queryMatchPercent, videoComparedPercent: Double = VPDQ.comparedMatchPercent) {
+        self.videoQueryPercent = videoQueryPercent
+        self.videoComparedPercent = videoComparedPercent
         self.threshold = threshold
         self.dihedral = dihedral
         self.minQuality = minQuality
@@ -56,6 +76,11 @@ public struct MatchOptions: Sendable, Equatable {
 
 public enum MatchKind: String, Sendable, Codable, CaseIterable {
     case sha256, sha1, md5, pdq
+    /// A video like a stored video by vPDQ's rule (`Match.video` has the percentages).
+    case vpdq
+    /// An image among a video's frames: a stored image in the query video, or the query image
+    /// in a stored video (`Match.video` has the frames).
+    case frame
 
     init(_ kind: DigestKind) {
         switch kind {
@@ -74,6 +99,16 @@ public struct Match: Sendable, Equatable {
     public var distance: Int
     /// Which rotation or flip of the query matched (`original` unless dihedral).
     public var transform: DihedralTransform
+    /// For a video match: how much and where.
+    public var video: VideoMatch?
+
+    public init(entry: DatabaseEntry, kind: MatchKind, distance: Int, transform: DihedralTransform, video: VideoMatch? = nil) {
+        self.entry = entry
+        self.kind = kind
+        self.distance = distance
+        self.transform = transform
+        self.video = video
+    }
 }
 
 /// An allowlist entry that silenced a query's matches.
@@ -130,6 +165,15 @@ extension HashDatabase {
             matches.append(Match(entry: entry, kind: MatchKind(kind), distance: 0, transform: .original))
         }
         var nearSkipped: String?
+        if let video = query.video {
+            let (near, videoSuppressed) = try videoMatches(video, options: options, excluding: seen)
+            suppressed += videoSuppressed
+            if near.isEmpty && !video.frames.contains(where: { $0.quality >= options.minQuality }) {
+                nearSkipped = "no frame of the video has PDQ quality \(options.minQuality) or more"
+            }
+            matches += near
+            return Self.limited(MatchResult(matches: matches, nearSkipped: nearSkipped, suppressed: suppressed, removals: removals), options)
+        }
         if let hash = query.pdq, allowTable.pdqRange.count > 0 {
             // A query near a known-benign image (or, with rotations, one of its rotations) gets no near matches.
             let variants = options.dihedral && query.dihedral.count == 8 ? query.dihedral : [hash]
@@ -157,22 +201,34 @@ extension HashDatabase {
                     let entry = try entry(hit.entry)
                     guard passes(entry, options) else { continue }
                     seen.insert(hit.entry)
-                    near.append(Match(entry: entry, kind: .pdq, distance: hit.distance, transform: hit.transform))
+                    if let video = try video(ofEntry: hit.entry) {
+                        // The image is among a stored video's frames: where.
+                        let frames = VideoMatch.frames(of: video, near: variants.map(\.0), threshold: options.threshold, minQuality: options.minQuality)
+                        near.append(Match(entry: entry, kind: .frame, distance: hit.distance, transform: hit.transform,
+                                          video: VideoMatch(side: .entry, frames: frames)))
+                    } else {
+                        near.append(Match(entry: entry, kind: .pdq, distance: hit.distance, transform: hit.transform))
+                    }
                 }
                 near.sort { ($0.distance, $0.transform.rawValue, $0.entry.index) < ($1.distance, $1.transform.rawValue, $1.entry.index) }
                 matches += near
             }
         }
-        var result = MatchResult(matches: matches, nearSkipped: nearSkipped, suppressed: suppressed, removals: removals)
-        if let limit = options.maxMatches, matches.count > limit {
-            // Exact matches come first and near ones by distance, so the cut keeps the closest.
-            result.matches.removeLast(matches.count - max(0, limit))
+        return Self.limited(MatchResult(matches: matches, nearSkipped: nearSkipped, suppressed: suppressed, removals: removals), options)
+    }
+
+    /// The result cut to `options.maxMatches`: exact matches come first and near ones by
+    /// closeness, so the cut keeps the closest.
+    private static func limited(_ result: MatchResult, _ options: MatchOptions) -> MatchResult {
+        var result = result
+        if let limit = options.maxMatches, result.matches.count > limit {
+            result.matches.removeLast(result.matches.count - max(0, limit))
             result.truncated = true
         }
         return result
     }
 
-    private func passes(_ entry: DatabaseEntry, _ options: MatchOptions) -> Bool {
+    func passes(_ entry: DatabaseEntry, _ options: MatchOptions) -> Bool {
         (options.categories.isEmpty || entry.categories.contains(where: options.categories.contains))
             && (options.sources.isEmpty || entry.sources.contains(where: options.sources.contains))
     }

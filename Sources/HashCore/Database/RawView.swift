@@ -15,6 +15,9 @@ struct RawView: @unchecked Sendable {
         self.count = count
     }
 
+    /// No bytes (a section a file does not have); never read.
+    static let empty = RawView(base: UnsafeRawPointer(bitPattern: 64)!, count: 0)
+
     func contains(offset: Int, length: Int) -> Bool {
         offset >= 0 && length >= 0 && offset <= count && length <= count - offset
     }

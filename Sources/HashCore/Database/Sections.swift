@@ -76,6 +76,8 @@ struct EntryTable: Sendable {
 
         /// The entry's id was made from its smallest key (no list gave one).
         var hasGeneratedID: Bool { flags & DatabaseFormat.generatedIDFlag != 0 }
+        /// The entry is a video (its frames are in section 34).
+        var isVideo: Bool { flags & DatabaseFormat.videoFlag != 0 }
     }
 
     init(_ section: RawView, expectedCount: Int) throws(SectionError) {

@@ -37,7 +37,7 @@ extension HashDatabase {
         var pages = PageReleaser([self])
         if !checksumMatches(), problems.add(Self.checksumProblem) { return problems.found }
         let checks: [(inout VerifyProblems, inout PageReleaser, Int) -> Void] = [
-            checkLabels, checkEntries, checkIDIndex, checkDigestIndexes, checkPDQTable, checkNearIndex, checkAnnotations,
+            checkLabels, checkEntries, checkIDIndex, checkDigestIndexes, checkPDQTable, checkNearIndex, checkVideos, checkAnnotations,
         ]
         for check in checks {
             check(&problems, &pages, memoryBudget)
@@ -191,6 +191,36 @@ extension HashDatabase {
                 if problems.add("PDQ table: row \(position) has quality \(quality)") { return }
             }
         }
+    }
+
+    /// Videos: one directory record for each entry flagged a video, in entry order, whose
+    /// frames follow on from the previous video's, with frame numbers ascending and qualities
+    /// and timestamps in range.
+    private func checkVideos(_ problems: inout VerifyProblems, _ pages: inout PageReleaser, _ memoryBudget: Int) {
+        var nextFrame = 0
+        var position = 0
+        for index in 0..<entries.count {
+            pages.didRead()
+            guard let record = entries.record(index), record.isVideo else { continue }
+            guard position < videos.count, videos.record(position).entry == index else {
+                if problems.add("entry \(index) is flagged a video but is not video \(position) of the videos section") { return }
+                continue
+            }
+            let directory = videos.record(position)
+            if directory.firstFrame != nextFrame || directory.frameCount == 0 {
+                if problems.add("video \(position): frames start at \(directory.firstFrame) (expected \(nextFrame)), count \(directory.frameCount)") { return }
+            }
+            nextFrame = directory.firstFrame + directory.frameCount
+            guard let video = videos.video(at: position) else {
+                if problems.add("video \(position): frames run past the section") { return }
+                position += 1
+                continue
+            }
+            if let problem = video.problem, problems.add("video \(position) (entry \(index)): \(problem)") { return }
+            position += 1
+        }
+        if position != videos.count, problems.add("the videos section holds \(videos.count) videos, \(position) entries are flagged videos") { return }
+        if nextFrame != videos.frameCount, problems.add("the videos section holds \(videos.frameCount) frames, its videos use \(nextFrame)") { return }
     }
 
     /// Near index: every distinct PDQ hash listed once in each table, under its own substring.

@@ -30,14 +30,7 @@ public enum FingerprintRecord {
         json.member("width", image.width)
         json.member("height", image.height)
         json.member("format", image.format.rawValue)
-        if !image.pdq.dihedral.isEmpty {
-            json.key("dihedral")
-            json.beginObject()
-            for transform in DihedralTransform.allCases {
-                json.member(transform.name, image.pdq.dihedral[transform.rawValue].hex)
-            }
-            json.endObject()
-        }
+        if !image.pdq.dihedral.isEmpty { writeDihedral(image.pdq.dihedral, into: &json) }
     }
 
     /// A video's container, stream and vPDQ frames (`frames`: frame, quality, pdq, timestamp,
@@ -61,9 +54,20 @@ public enum FingerprintRecord {
             json.member("quality", frame.quality)
             json.member("pdq", frame.hash.hex)
             json.member("timestamp", decimal: VPDQ.timestampText(frame.timestamp))
+            if !frame.dihedral.isEmpty { writeDihedral(frame.dihedral, into: &json) }
             json.endObject()
         }
         json.endArray()
+    }
+
+    /// `dihedral`: the 8 variants by transform name.
+    static func writeDihedral(_ hashes: [PDQHash], into json: inout JSONWriter) {
+        json.key("dihedral")
+        json.beginObject()
+        for transform in DihedralTransform.allCases {
+            json.member(transform.name, hashes[transform.rawValue].hex)
+        }
+        json.endObject()
     }
 
     public static func writeJSONError(_ message: String, code: String, into json: inout JSONWriter) {

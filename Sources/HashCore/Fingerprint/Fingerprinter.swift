@@ -24,7 +24,7 @@ public final class Fingerprinter {
         let digests = digester.digests(of: bytes)
         if let videoHasher, let format = VideoFormat.detect(UnsafeRawBufferPointer(rebasing: bytes.prefix(VideoFormat.headLength))) {
             return Fingerprint(byteCount: bytes.count, digests: digests, image: .failure(.unsupportedFormat("a \(format.rawValue) video")),
-                               video: Result { () throws(VideoDecodeError) in try videoHasher.hash(bytes: bytes, format: format) })
+                               video: Result { () throws(VideoDecodeError) in try videoHasher.hash(bytes: bytes, format: format, dihedral: dihedral) })
         }
         return Fingerprint(byteCount: bytes.count, digests: digests, image: fingerprintImage(bytes))
     }
@@ -47,7 +47,7 @@ public final class Fingerprinter {
         }
         // A video over the image decoder's size limit was not read whole: FFmpeg reads the file.
         if fingerprint.video == nil, let videoFormat = firstBytesVideoFormat, let videoHasher {
-            fingerprint.video = Result { () throws(VideoDecodeError) in try videoHasher.hash(path: path, format: videoFormat) }
+            fingerprint.video = Result { () throws(VideoDecodeError) in try videoHasher.hash(path: path, format: videoFormat, dihedral: dihedral) }
         }
         return fingerprint
     }

@@ -29,9 +29,11 @@ public final class PDQHasher {
 
     /// A video frame's hash as vPDQ computes it (vpdq's frame hasher): luma in single precision
     /// (`PDQ.frameLuma`), the whole frame filtered and decimated (the fused filter, as images;
-    /// a frame of exactly 64×64 taken as it is), no rotations. `rgb` holds `height` rows of `3 × width`
-    /// bytes, `rowStride` apart; both sides at least `PDQ.minimumDimension`.
-    public func hashFrame(rgb: UnsafePointer<UInt8>, width: Int, height: Int, rowStride: Int) -> PDQResult {
+    /// a frame of exactly 64×64 taken as it is); with `dihedral`, also the 8 rotations and flips
+    /// of its DCT (for matching rotated copies; vPDQ itself hashes frames as they are). `rgb`
+    /// holds `height` rows of `3 × width` bytes, `rowStride` apart; both sides at least
+    /// `PDQ.minimumDimension`.
+    public func hashFrame(rgb: UnsafePointer<UInt8>, width: Int, height: Int, rowStride: Int, dihedral: Bool = false) -> PDQResult {
         precondition(width >= PDQ.minimumDimension && height >= PDQ.minimumDimension && rowStride >= 3 * width,
                      "frames are checked before they are hashed")
         if width == PDQ.downsampledSize && height == PDQ.downsampledSize {
@@ -42,7 +44,19 @@ public final class PDQHasher {
         }
         let quality = PDQ.quality(of: block)
         PDQ.dct64To16(block, temporary: dctTemporary, into: dct)
-        return PDQResult(hash: PDQ.threshold(dct), quality: quality, dihedral: [])
+        let hash = PDQ.threshold(dct)
+        return PDQResult(hash: hash, quality: quality, dihedral: dihedral ? dihedralVariants(of: hash) : [])
+    }
+
+    /// The hashes of the 8 rotations and flips of the image whose DCT is in `dct` (`hash` its own).
+    private func dihedralVariants(of hash: PDQHash) -> [PDQHash] {
+        DihedralTransform.allCases.map { transform in
+            if transform == .original {
+                return hash
+            }
+            PDQ.transformDCT(dct, transform, into: transformed)
+            return PDQ.threshold(transformed)
+        }
     }
 
     public func hash(_ image: RGBImage, dihedral: Bool = false) -> PDQResult {
@@ -58,16 +72,6 @@ public final class PDQHasher {
         let quality = PDQ.quality(of: block)
         PDQ.dct64To16(block, temporary: dctTemporary, into: dct)
         let hash = PDQ.threshold(dct)
-        guard dihedral else {
-            return PDQResult(hash: hash, quality: quality, dihedral: [])
-        }
-        let variants = DihedralTransform.allCases.map { transform in
-            if transform == .original {
-                return hash
-            }
-            PDQ.transformDCT(dct, transform, into: transformed)
-            return PDQ.threshold(transformed)
-        }
-        return PDQResult(hash: hash, quality: quality, dihedral: variants)
+        return PDQResult(hash: hash, quality: quality, dihedral: dihedral ? dihedralVariants(of: hash) : [])
     }
 }

@@ -81,8 +81,12 @@ public struct JSONWriter {
 
     /// A number written as given (a decimal already formatted to its places, "1.033").
     public mutating func member(_ name: String, decimal text: String) {
-        precondition(text.utf8.allSatisfy { (48...57).contains($0) || $0 == 46 || $0 == 45 }, "not a decimal: \(text)")
         key(name)
+        decimal(text)
+    }
+
+    public mutating func decimal(_ text: String) {
+        precondition(text.utf8.allSatisfy { (48...57).contains($0) || $0 == 46 || $0 == 45 }, "not a decimal: \(text)")
         separate()
         output.append(text)
     }

@@ -43,12 +43,16 @@ public struct VPDQFrame: Sendable, Equatable {
     public var hash: PDQHash
     /// Seconds from the start (`VPDQ.timestamp`).
     public var timestamp: Double
+    /// The hashes of the frame's 8 rotations and flips (`DihedralTransform` order), when asked
+    /// for (a query; never stored).
+    public var dihedral: [PDQHash]
 
-    public init(frame: Int, quality: Int, hash: PDQHash, timestamp: Double) {
+    public init(frame: Int, quality: Int, hash: PDQHash, timestamp: Double, dihedral: [PDQHash] = []) {
         self.frame = frame
         self.quality = quality
         self.hash = hash
         self.timestamp = timestamp
+        self.dihedral = dihedral
     }
 }
 
@@ -77,16 +81,17 @@ public final class VPDQHasher {
         self.options = options
     }
 
-    public func hash(path: String, format: VideoFormat) throws(VideoDecodeError) -> VideoFingerprint {
-        try hash(.file(path), format: format)
+    /// With `dihedral`, each frame also gets the hashes of its 8 rotations and flips.
+    public func hash(path: String, format: VideoFormat, dihedral: Bool = false) throws(VideoDecodeError) -> VideoFingerprint {
+        try hash(.file(path), format: format, dihedral: dihedral)
     }
 
     /// Hashes a video held in memory (an upload): read in place, never written to disk.
-    public func hash(bytes: UnsafeRawBufferPointer, format: VideoFormat) throws(VideoDecodeError) -> VideoFingerprint {
-        try hash(.memory(bytes), format: format)
+    public func hash(bytes: UnsafeRawBufferPointer, format: VideoFormat, dihedral: Bool = false) throws(VideoDecodeError) -> VideoFingerprint {
+        try hash(.memory(bytes), format: format, dihedral: dihedral)
     }
 
-    private func hash(_ source: VideoSource, format: VideoFormat) throws(VideoDecodeError) -> VideoFingerprint {
+    private func hash(_ source: VideoSource, format: VideoFormat, dihedral: Bool) throws(VideoDecodeError) -> VideoFingerprint {
         let video = try VideoDecoder(source: source, format: format, limits: limits)
         let width = options.downsampleWidth ?? video.width
         let height = options.downsampleHeight ?? video.height
@@ -102,9 +107,9 @@ public final class VPDQHasher {
         let maxHashedFrames = limits.maxHashedFrames
         let decoded = try video.forEachFrame(outputWidth: width, outputHeight: height, wanted: { $0 % step == 0 }) { number, rgb throws(VideoDecodeError) in
             guard frames.count < maxHashedFrames else { throw .tooManyFrames(limit: maxHashedFrames) }
-            let result = pdq.hashFrame(rgb: rgb.pixels, width: rgb.width, height: rgb.height, rowStride: rgb.rowStride)
+            let result = pdq.hashFrame(rgb: rgb.pixels, width: rgb.width, height: rgb.height, rowStride: rgb.rowStride, dihedral: dihedral)
             frames.append(VPDQFrame(frame: number, quality: result.quality, hash: result.hash,
-                                    timestamp: VPDQ.timestamp(frame: number, frameRate: video.frameRate)))
+                                    timestamp: VPDQ.timestamp(frame: number, frameRate: video.frameRate), dihedral: result.dihedral))
         }
         return VideoFingerprint(format: format, width: video.width, height: video.height, frameRate: video.frameRate,
                                 durationSeconds: video.durationSeconds, decodedFrames: decoded, frames: frames)

@@ -73,6 +73,19 @@ public enum VideoDecodeError: Error, Equatable, Sendable, CustomStringConvertibl
         }
     }
 
+    /// One of the limits refused the video (not damage).
+    public var isLimit: Bool {
+        switch self {
+        case .tooLong, .tooManyPixels, .tooManyFrames: true
+        default: false
+        }
+    }
+
+    public var isTimeout: Bool {
+        if case .timeBudgetExceeded = self { return true }
+        return false
+    }
+
     private static func seconds(_ value: Double) -> String {
         if value >= 100 { return "\(Int(value.rounded())) s" }
         return String(format: value >= 1 ? "%.1f s" : "%.3g s", value)

@@ -9,7 +9,8 @@ enum MatchParameters {
     static func options(from parameters: Parameters, limits: ServiceLimits) throws(APIError) -> MatchOptions {
         var options = MatchOptions(threshold: min(PDQ.matchThreshold, limits.maxThreshold),
                                    minQuality: max(PDQ.qualityThreshold, limits.minQualityFloor),
-                                   maxMatches: limits.maxMatchesPerItem)
+                                   maxMatches: limits.maxMatchesPerItem,
+                                   videoQueryPercent: max(VPDQ.queryMatchPercent, limits.minVideoQueryPercent))
         if let text = parameters.get("threshold") {
             guard let value = Int(text), (0...256).contains(value) else {
                 throw .badRequest("bad_parameter", "threshold must be a whole number from 0 to 256, not '\(text.prefix(40))'")
@@ -34,6 +35,22 @@ enum MatchParameters {
             case "0", "false", "no": options.dihedral = false
             default: throw .badRequest("bad_parameter", "dihedral must be true or false, not '\(text.prefix(40))'")
             }
+        }
+        if let text = parameters.get("video_query_percent") {
+            guard let value = Double(text), value.isFinite, (0...100).contains(value) else {
+                throw .badRequest("bad_parameter", "video_query_percent must be a number from 0 to 100, not '\(text.prefix(40))'")
+            }
+            guard value >= limits.minVideoQueryPercent else {
+                throw .badRequest("video_query_percent_too_low",
+                                  "video_query_percent may be no lower than \(limits.minVideoQueryPercent) on this service, not \(value)")
+            }
+            options.videoQueryPercent = value
+        }
+        if let text = parameters.get("video_compared_percent") {
+            guard let value = Double(text), value.isFinite, (0...100).contains(value) else {
+                throw .badRequest("bad_parameter", "video_compared_percent must be a number from 0 to 100, not '\(text.prefix(40))'")
+            }
+            options.videoComparedPercent = value
         }
         options.categories = Set(parameters.getAll("category"))
         options.sources = Set(parameters.getAll("source"))

@@ -26,7 +26,7 @@ struct ScreeningController {
     @Sendable func check(_ request: Request, context: ServerContext) async throws -> Response {
         let options = try MatchParameters.options(from: request.uri.queryParameters, limits: limits)
         let deadline = ContinuousClock.now + limits.requestTimeout
-        let body = try await collectBody(request, deadline: deadline)
+        let body = try await collectUpload(request, deadline: deadline)
         guard body.readableBytes > 0 else { throw APIError.emptyBody }
         let database = store.current.database
         let answer = try await screen(body, options: options, database: database, deadline: deadline)
@@ -230,6 +230,16 @@ struct ScreeningController {
         } catch {
             return .refused(error, nil)
         }
+        if let video = fingerprint.video {
+            guard case .failure(let videoError) = video else { return .answered(hashes, result) }
+            metrics.queryFailed(code: videoError.code)
+            let status: HTTPResponse.Status = videoError.isTimeout ? .serviceUnavailable : videoError.isLimit ? .contentTooLarge : .unprocessableContent
+            let refusal = APIError(status, code: videoError.code, "the video cannot be hashed: \(videoError.description)") { json in
+                MatchRecord.writeHashes(hashes, into: &json)
+                MatchRecord.writeResult(result, into: &json)
+            }
+            return .refused(refusal, (hashes, result))
+        }
         guard case .failure(let imageError) = fingerprint.image else {
             return .answered(hashes, result)
         }
@@ -271,6 +281,26 @@ struct ScreeningController {
         } catch is NIOTooManyBytesError {
             throw APIError.bodyTooLarge(limit: limit)
         }
+    }
+
+    /// A /v1/check body: an image up to `maxBodyBytes`, or a video (told by its first bytes) up
+    /// to `maxVideoBodyBytes`, refused as soon as it is over its limit. Its time is bounded as a
+    /// lookup body's is (`collectLookupBody`).
+    private func collectUpload(_ request: Request, deadline: ContinuousClock.Instant) async throws -> ByteBuffer {
+        var body = ByteBuffer()
+        var limit = limits.maxBodyBytes
+        var sniffed = false
+        for try await chunk in request.body {
+            try Deadline.check(deadline, timeout: limits.requestTimeout)
+            body.writeImmutableBuffer(chunk)
+            if !sniffed, body.readableBytes >= VideoFormat.headLength {
+                sniffed = true
+                let isVideo = body.withUnsafeReadableBytes { VideoFormat.detect(UnsafeRawBufferPointer(rebasing: $0.prefix(VideoFormat.headLength))) != nil }
+                if isVideo { limit = limits.maxVideoBodyBytes }
+            }
+            guard body.readableBytes <= limit else { throw APIError.bodyTooLarge(limit: limit) }
+        }
+        return body
     }
 
     /// A lookup body, refused as soon as it is over the byte limit or holds more items than the

@@ -5,13 +5,23 @@ import HashCore
 struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
-        abstract: "Look images or hashes up in a database.",
+        abstract: "Look images, videos or hashes up in a database.",
         discussion: """
-            A query is an image file (or a directory of them, fingerprinted as hashdb hash does), \
-            a hash given with --hash, or, with -, one per line of standard input (a line that is \
-            a hash is a hash, anything else a path). A hash's length tells its kind: 32 hex \
-            digits MD5, 40 SHA-1, 64 SHA-256 or PDQ (both are tried); "pdq:…" or "sha256:…" says \
-            which.
+            A query is an image or video file (or a directory of them, fingerprinted as hashdb \
+            hash does), a hash given with --hash, every row of a list given with --list (hashdb \
+            hash output, a vPDQ file, any list build reads), or, with -, one per line of standard \
+            input (a line that is a hash is a hash, anything else a path). A hash's length tells \
+            its kind: 32 hex digits MD5, 40 SHA-1, 64 SHA-256 or PDQ (both are tried); "pdq:…" or \
+            "sha256:…" says which.
+
+            A video is matched by its digests, then frame by frame: a stored video matches by \
+            vPDQ's rule (kind vpdq: at least --video-query-percent of the query's distinct frames \
+            of good quality within --threshold of a frame of the stored video, and at least \
+            --video-compared-percent of the stored video's within --threshold of the query's; \
+            python-threatexchange's 80 and 0 by default), with both percentages and the time \
+            ranges that match on each side. A stored image found among the video's frames is a \
+            match of kind frame, with the frames and times where it appears; so is an image \
+            query found among a stored video's frames.
 
             One JSON Lines record per query: "query", "hashes" (what was matched), and "matches", \
             each with id, kind (sha256, sha1, md5 or pdq), distance (0 when exact), transform \
@@ -67,6 +77,20 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Decode JPEGs at reduced size (see hashdb hash --help).")
     var fast = false
 
+    @Option(name: .customLong("list"), help: ArgumentHelp("A list whose every row is a query (repeatable): hashdb hash output, a vPDQ file, CSV…", valueName: "file"))
+    var lists: [String] = []
+
+    @Option(help: ArgumentHelp("A video matches a stored one when at least this percentage of its distinct frames match (0–100).", valueName: "percent"))
+    var videoQueryPercent: Double = VPDQ.queryMatchPercent
+
+    @Option(help: ArgumentHelp("…and at least this percentage of the stored video's frames (0–100).", valueName: "percent"))
+    var videoComparedPercent: Double = VPDQ.comparedMatchPercent
+
+    @OptionGroup(title: "Videos") var videoOptions: VideoOptions
+
+    @Flag(help: "Report on standard error how many queries were answered and how fast (from the first to the last answer, in this process).")
+    var stats = false
+
     @Flag(help: "Explain each answer on standard error: what matched and how, which allowlist suppressed what, which removals name the query.")
     var explain = false
 
@@ -77,8 +101,11 @@ struct QueryCommand: ParsableCommand {
     var paths: [String] = []
 
     func validate() throws {
-        guard !paths.isEmpty || !hashes.isEmpty else {
-            throw ValidationError("give images, --hash values, or - to read queries from standard input")
+        guard !paths.isEmpty || !hashes.isEmpty || !lists.isEmpty else {
+            throw ValidationError("give images or videos, --hash values, --list files, or - to read queries from standard input")
+        }
+        guard (0...100).contains(videoQueryPercent), (0...100).contains(videoComparedPercent) else {
+            throw ValidationError("--video-query-percent and --video-compared-percent must be from 0 to 100")
         }
         guard (0...256).contains(threshold) else { throw ValidationError("--threshold must be from 0 to 256") }
         if let maxThreshold, threshold > maxThreshold {
@@ -102,13 +129,16 @@ struct QueryCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let options = MatchOptions(threshold: threshold, dihedral: dihedral, minQuality: minQuality,
-                                   categories: Set(category), sources: Set(source), explain: explain, maxMatches: maxMatches)
+                                   categories: Set(category), sources: Set(source), explain: explain, maxMatches: maxMatches,
+                                   videoQueryPercent: videoQueryPercent, videoComparedPercent: videoComparedPercent)
         let output = StandardOutput()
         if format == .tsv {
             output.writeLine(QueryRecord.tsvHeader)
         }
         var anyMatch = false
         var anyError = false
+        var answered = 0
+        let started = ContinuousClock.now
         func answer(_ query: String, _ outcome: Result<QueryHashes, QueryFailure>) {
             let record: QueryRecord
             switch outcome {
@@ -131,17 +161,34 @@ struct QueryCommand: ParsableCommand {
             for line in format == .jsonl ? [record.json()] : record.tsv() {
                 output.writeLine(line)
             }
+            answered += 1
         }
 
         for hash in hashes {
             answer(hash, QueryInput.parseHash(hash))
         }
+        for list in lists {
+            do {
+                try ListReader.read(path: list) { row in
+                    switch row {
+                    case .success(let row):
+                        answer(row.id ?? "\(list):\(row.line ?? 0)", .success(QueryHashes(row)))
+                    case .failure(let error):
+                        answer("\(list):\(error.line ?? 0)", .failure(QueryFailure(message: error.description, code: "bad_row")))
+                    }
+                }
+            } catch {
+                answer(list, .failure(QueryFailure(message: "\(error)", code: "unreadable_list")))
+            }
+        }
         let decoder = ImageDecoder(limits: limitOptions.limits, scaling: fast ? .fast : .exact)
         let wantsDihedral = dihedral
+        let videoOptions = self.videoOptions
+        let maxPixels = limitOptions.maxPixels
         // Lines of standard input that are hashes are answered in place; the rest are paths.
         OrderedParallelMap<QueryItem, Result<QueryHashes, QueryFailure>>(jobs: jobs.count).run(
             QueryItems(arguments: paths),
-            makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral) },
+            makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral, videoHasher: videoOptions.hasher(maxPixels: maxPixels)) },
             transform: { (fingerprinter: inout Fingerprinter, item: QueryItem) -> Result<QueryHashes, QueryFailure> in
                 switch item {
                 case .hash(let text):
@@ -156,6 +203,11 @@ struct QueryCommand: ParsableCommand {
             },
             emit: { item, outcome in answer(item.name, outcome) })
         output.flush()
+        if stats {
+            let seconds = (ContinuousClock.now - started).seconds
+            StandardError.line(String(format: "hashdb query: queries=%d seconds=%.3f queries_per_second=%.1f", answered, seconds,
+                                      Double(answered) / max(seconds, 1e-9)))
+        }
         if anyError { throw ExitCode(2) }
         if !anyMatch { throw ExitCode(1) }
     }

@@ -68,6 +68,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Largest request body.", valueName: "bytes"))
     var maxBodySize = ServiceLimits().maxBodyBytes
 
+    @Option(help: ArgumentHelp("Largest video uploaded to /v1/check (told by its first bytes; hashed from memory).", valueName: "bytes"))
+    var maxVideoBodySize = ServiceLimits().maxVideoBodyBytes
+
+    @Option(help: ArgumentHelp("Longest video /v1/check hashes.", valueName: "seconds"))
+    var maxVideoDuration = ServiceLimits().video.maxDurationSeconds
+
+    @Option(help: ArgumentHelp("Most frames hashed of one uploaded video (one a second).", valueName: "frames"))
+    var maxVideoFrames = ServiceLimits().video.maxHashedFrames
+
+    @Option(help: ArgumentHelp("Seconds one uploaded video may take to hash (answered 503 timeout after).", valueName: "seconds"))
+    var videoTimeBudget = ServiceLimits().video.timeBudget.seconds
+
+    @Option(help: ArgumentHelp("Lowest video_query_percent a request may ask for (0–100); below it is refused with 400.", valueName: "percent"))
+    var minVideoQueryPercent = ServiceLimits().minVideoQueryPercent
+
     @Option(help: ArgumentHelp("Most images in one /v1/check/batch request.", valueName: "n"))
     var maxBatch = ServiceLimits().maxBatchItems
 
@@ -113,6 +128,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...256).contains(maxThreshold) else { throw ValidationError("--max-threshold must be from 0 to 256") }
         guard maxMatchesPerItem > 0 else { throw ValidationError("--max-matches-per-item must be at least 1") }
         guard (0...100).contains(minQualityFloor) else { throw ValidationError("--min-quality-floor must be from 0 to 100") }
+        guard maxVideoBodySize > 0, maxVideoDuration > 0, maxVideoFrames > 0, videoTimeBudget > 0 else {
+            throw ValidationError("--max-video-body-size, --max-video-duration, --max-video-frames and --video-time-budget must be positive")
+        }
+        guard (0...100).contains(minVideoQueryPercent) else { throw ValidationError("--min-video-query-percent must be from 0 to 100") }
         guard reloadInterval >= 0 else { throw ValidationError("--reload-interval must be 0 or more") }
         if let hashingThreads, hashingThreads < 1 { throw ValidationError("--hashing-threads must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -146,6 +165,12 @@ struct ServeCommand: AsyncParsableCommand {
         settings.limits.maxThreshold = maxThreshold
         settings.limits.maxMatchesPerItem = maxMatchesPerItem
         settings.limits.minQualityFloor = minQualityFloor
+        settings.limits.maxVideoBodyBytes = maxVideoBodySize
+        settings.limits.video.maxDurationSeconds = maxVideoDuration
+        settings.limits.video.maxHashedFrames = maxVideoFrames
+        settings.limits.video.timeBudget = .milliseconds(Int64(videoTimeBudget * 1000))
+        settings.limits.video.maxPixels = min(settings.limits.video.maxPixels, limitOptions.maxPixels)
+        settings.limits.minVideoQueryPercent = minVideoQueryPercent
         settings.reloadPollInterval = reloadInterval > 0 ? .milliseconds(Int(reloadInterval * 1000)) : nil
         do {
             if let keys {

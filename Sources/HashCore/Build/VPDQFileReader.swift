@@ -1,0 +1,113 @@
+import Foundation
+
+/// vPDQ hash files: one video a file, as the tools that make them write it.
+///
+/// - vpdq's own files (`vpdq-hash-video`, Meta's sample hashes): `frame,quality,hash,timestamp` a line.
+/// - vpdq's Python command line and python-threatexchange: `hash,quality,timestamp` a line,
+///   or python-threatexchange's signal text, a JSON list of such strings. They carry no frame
+///   numbers: frames are numbered by their position (0, 1, 2, …).
+///
+/// The file becomes one row: a video named by the file's name without its extension. A line
+/// that does not parse rejects the whole video (a video with a frame missing would match wrongly).
+extension Importers {
+    /// One line of a vPDQ file.
+    struct VPDQLine: Equatable {
+        var frame: Int?
+        var quality: Int
+        var hash: PDQHash
+        var timestamp: Double
+
+        init?(_ line: Substring) {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingASCIIWhitespace() }
+            let hashField: Substring
+            let qualityField: Substring
+            let timeField: Substring
+            switch fields.count {
+            case 4:
+                guard let frame = Int(fields[0]), frame >= 0 else { return nil }
+                self.frame = frame
+                (qualityField, hashField, timeField) = (fields[1], fields[2], fields[3])
+            case 3:
+                frame = nil
+                (hashField, qualityField, timeField) = (fields[0], fields[1], fields[2])
+            default:
+                return nil
+            }
+            guard hashField.utf8.count == 64, let hash = try? FieldParser.pdq(hashField),
+                let quality = Int(qualityField), (0...100).contains(quality),
+                let timestamp = Double(timeField), timestamp.isFinite, timestamp >= 0
+            else { return nil }
+            self.quality = quality
+            self.hash = hash
+            self.timestamp = timestamp
+        }
+    }
+
+    /// Whether a file's first lines are vPDQ lines (format detection), or it is a JSON list of them.
+    static func isVPDQFile(firstLine: Substring, sample: [Substring]) -> Bool {
+        if firstLine.hasPrefix("[") {
+            return firstLine.dropFirst().trimmingASCIIWhitespace().hasPrefix("\"") && firstLine.contains(",")
+                && firstLine.utf8.count >= 70
+        }
+        return VPDQLine(firstLine) != nil && sample.allSatisfy { VPDQLine($0.trimmingASCIIWhitespace()) != nil }
+    }
+
+    static let maximumVPDQFileBytes = 64 << 20
+
+    static func readVPDQ(path: String, defaults: RowDefaults, digest: SHA256Stream? = nil, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
+        let reader = try DelimitedReader(path: path, dialect: .lines, digest: digest)
+        var lines: [(line: Int, text: Substring)] = []
+        var bytes = 0
+        var firstLine: Int?
+        while let record = try reader.next(reportingOversized: body) {
+            guard let text = record.validatedString(0) else {
+                try body(.failure(RowError(file: path, line: reader.line, reason: "not valid UTF-8: the video is left out")))
+                return
+            }
+            let line = Substring(text).trimmingASCIIWhitespace()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            bytes += line.utf8.count
+            guard bytes <= maximumVPDQFileBytes else {
+                throw InputError(file: path, reason: "a vPDQ file of more than \(maximumVPDQFileBytes >> 20) MiB")
+            }
+            if firstLine == nil { firstLine = reader.line }
+            lines.append((reader.line, line))
+        }
+        guard let firstLine else { return }
+        var texts = lines
+        if lines[0].text.hasPrefix("[") {
+            // python-threatexchange's signal: a JSON list of "hash,quality,timestamp" strings.
+            let json = lines.map(\.text).joined(separator: "\n")
+            guard let list = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [Any], let strings = list as? [String] else {
+                try body(.failure(RowError(file: path, line: firstLine, reason: "not a JSON list of \"hash,quality,timestamp\" strings")))
+                return
+            }
+            texts = strings.map { (firstLine, Substring($0)) }
+        }
+        var frames: [VPDQFrame] = []
+        let numbered = texts.first.flatMap { VPDQLine($0.text) }?.frame != nil
+        for (position, (line, text)) in texts.enumerated() {
+            guard let parsed = VPDQLine(text) else {
+                try body(.failure(RowError(file: path, line: line,
+                                           reason: "not a vPDQ line (frame,quality,hash,timestamp or hash,quality,timestamp): the video is left out")))
+                return
+            }
+            guard (parsed.frame != nil) == numbered else {
+                try body(.failure(RowError(file: path, line: line, reason: "lines with and without frame numbers mixed: the video is left out")))
+                return
+            }
+            frames.append(VPDQFrame(frame: parsed.frame ?? position, quality: parsed.quality, hash: parsed.hash, timestamp: parsed.timestamp))
+        }
+        var row = ListRow()
+        row.id = Self.videoName(path: path)
+        row.video = StoredVideo(frames: frames)
+        try ListReader.finish(&row, line: firstLine, path: path, defaults: defaults, body)
+    }
+
+    /// A video's name from its hash file's: the last path component without its extension.
+    static func videoName(path: String) -> String {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        guard let dot = name.lastIndex(of: "."), dot > name.startIndex else { return name }
+        return String(name[..<dot])
+    }
+}

@@ -266,3 +266,64 @@ import TestSupport
         #expect(error.line == 2 && error.reason.contains("the video is left out"))
     }
 }
+
+/// `hashdb scan` with videos: a video clusters with its re-encode and with an image that is one
+/// of its frames (and, with rotations, with its mirrored copy); the state file keeps videos'
+/// frames; labels of a video cluster make it known by its frames on the next scan.
+@Suite struct VideoScanTests {
+    static func folder() throws -> (TemporaryDirectory, [String: String]) {
+        let directory = TemporaryDirectory()
+        var paths: [String: String] = [:]
+        for name in ["pattern.mp4", "pattern-small.webm", "pattern-mirrored.mp4", "pattern-frame-50.png", "fractal.mkv", "pattern.avi"] {
+            let path = directory.file(name)
+            try FileManager.default.copyItem(atPath: TestPaths.fixtures.appendingPathComponent("videos/\(name)").path, toPath: path)
+            paths[name] = path
+        }
+        return (directory, paths)
+    }
+
+    @Test func videosClusterWithTheirCopiesAndFrames() throws {
+        let (directory, paths) = try Self.folder()
+        var options = ScanFolder.options(state: directory.file("day.state"))
+        options.dihedral = false
+        let result = try DuplicateScanner(options: options).scan([directory.path])
+        #expect(ScanFolder.partition(result) == [
+            [paths["pattern.mp4"]!, paths["pattern-small.webm"]!, paths["pattern-frame-50.png"]!],
+            [paths["pattern-mirrored.mp4"]!], [paths["fractal.mkv"]!], [paths["pattern.avi"]!],
+        ])
+        let pattern = try #require(result.clusters.first { $0.members.count == 3 })
+        #expect(result.records[pattern.representative].path == paths["pattern.mp4"], "the video represents its frame")
+        #expect(result.undecodable == 0)
+
+        // Again from the state file: nothing hashed, the same clusters.
+        let again = try DuplicateScanner(options: options).scan([directory.path])
+        #expect(again.hashedFiles == 0 && again.reusedFiles == 6)
+        #expect(ScanFolder.partition(again) == ScanFolder.partition(result))
+
+        // With rotations and flips, the mirrored copy joins.
+        let turned = try DuplicateScanner(options: ScanFolder.options()).scan([directory.path])
+        #expect(ScanFolder.partition(turned).contains([paths["pattern.mp4"]!, paths["pattern-small.webm"]!, paths["pattern-frame-50.png"]!,
+                                                        paths["pattern-mirrored.mp4"]!]))
+    }
+
+    @Test func aLabelledVideoIsKnownByItsFramesNextTime() throws {
+        let (directory, paths) = try Self.folder()
+        var options = ScanFolder.options()
+        options.dihedral = false
+        let result = try DuplicateScanner(options: options).scan([paths["pattern.mp4"]!])
+        let report = directory.file("report.jsonl")
+        var lines: [String] = []
+        ScanReport.write(result, format: .jsonl, to: { lines.append($0) })
+        try (lines.joined(separator: "\n") + "\n").write(toFile: report, atomically: true, encoding: .utf8)
+        let cluster = try #require(result.clusters.first).id
+        let labels = directory.file("labels.csv")
+        try "cluster,category\n\(cluster),A1\n".write(toFile: labels, atomically: true, encoding: .utf8)
+        let rows = try ScanReport.labelledRows(report: report, labels: labels, defaultSource: "hotline")
+        #expect(rows.count == 1 && rows[0].video?.frames.count == 3)
+        let database = try VideoDatabaseTests.build(rows, at: directory.file("known.hdb"))
+        // The re-encode (other bytes) is known by vPDQ.
+        let next = try DuplicateScanner(options: options, known: [database]).scan([paths["pattern-small.webm"]!])
+        let known = try #require(next.clusters.first?.known)
+        #expect(known.match.kind == .vpdq && known.match.entry.categories == ["A1"])
+    }
+}

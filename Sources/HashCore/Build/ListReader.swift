@@ -228,7 +228,7 @@ public enum ListReader {
 
     /// A video record's `frames` (objects with frame, quality, pdq and timestamp, as `hashdb
     /// hash` writes them), with its `frame_rate` and `duration` when given.
-    private static func video(frames value: Any, frameRate: Any?, duration: Any?) throws(RowFieldError) -> StoredVideo {
+    static func video(frames value: Any, frameRate: Any?, duration: Any?) throws(RowFieldError) -> StoredVideo {
         guard let list = value as? [Any] else { throw RowFieldError("frames: not a list") }
         guard list.count <= StoredVideo.maximumFrames else {
             throw RowFieldError("frames: \(list.count) frames (at most \(StoredVideo.maximumFrames) a video)")

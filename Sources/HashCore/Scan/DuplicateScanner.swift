@@ -15,6 +15,8 @@ public final class DuplicateScanner {
         public var minQuality = PDQ.qualityThreshold
         public var jobs = ProcessInfo.processInfo.activeProcessorCount
         public var decoder = ImageDecoder()
+        /// Hashes videos (vPDQ); nil: videos get their digests only.
+        public var videoHasher: (@Sendable () -> VPDQHasher)? = { VPDQHasher() }
         /// The state file that makes the scan resumable and incremental.
         public var statePath: String?
         public init() {}
@@ -46,6 +48,7 @@ public final class DuplicateScanner {
         var counts = Progress()
         let wantsDihedral = options.dihedral
         let decoder = options.decoder
+        let makeVideoHasher = options.videoHasher
         // Files whose size and modification time match the state are taken from it unread.
         // The state file may lie inside a scanned folder: it is not one of the items.
         let stateFile = options.statePath.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -57,7 +60,11 @@ public final class DuplicateScanner {
             // each is taken out as it is used, so that its record is not held twice.
             if let version, var earlier = previous.removeValue(forKey: ScanStateFile.key(path)),
                 earlier.size == version.size, earlier.modified == version.modified,
-                !wantsDihedral || earlier.pdq == nil || earlier.dihedral.count == DihedralTransform.allCases.count
+                !wantsDihedral || earlier.pdq == nil || earlier.dihedral.count == DihedralTransform.allCases.count,
+                // A video hashed without its frames' variants is hashed again for a dihedral scan.
+                !wantsDihedral || earlier.video == nil,
+                // A video a scan before videos were hashed recorded as "not an image" is hashed now.
+                makeVideoHasher == nil || !(earlier.errorCode == "unsupported_format" && earlier.errorMessage?.hasSuffix(" video") == true)
             {
                 earlier.path = path
                 return (path, version, earlier)
@@ -67,7 +74,7 @@ public final class DuplicateScanner {
         var writeFailure: Error?
         OrderedParallelMap<(String, FileIdentity?, ScanRecord?), ScanRecord>(jobs: options.jobs).run(
             walk,
-            makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral) },
+            makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral, videoHasher: makeVideoHasher?()) },
             transform: { fingerprinter, item in
                 let (path, version, reused) = item
                 if let reused { return reused }
@@ -112,14 +119,21 @@ public final class DuplicateScanner {
             link(a, b)
         }
 
-        // Near duplicates, through a near index over the scan's own good-quality hashes.
-        let eligible = records.indices.filter { records[$0].pdq != nil && (records[$0].quality ?? 0) >= options.minQuality }
+        // Near duplicates, through a near index over the scan's own good-quality hashes and
+        // its videos' frames: images by PDQ, videos with their re-encodes and cuts by vPDQ's
+        // rule, and videos with the images that are frames of them.
+        let eligible = records.indices.filter {
+            (records[$0].pdq != nil && (records[$0].quality ?? 0) >= options.minQuality) || records[$0].video.map { $0.problem == nil } == true
+        }
         if !eligible.isEmpty {
             try withTemporaryDirectory { directory in
                 let path = directory + "/scan.hdb"
                 let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: 128 << 20))
                 for index in eligible {
-                    try builder.add(ListRow(id: String(index), pdq: records[index].pdq, quality: records[index].quality))
+                    var row = ListRow(id: String(index), pdq: records[index].pdq, quality: records[index].quality)
+                    row.video = records[index].video
+                    if row.video != nil { row.quality = nil }
+                    try builder.add(row)
                 }
                 _ = try builder.write()
                 let database = try HashDatabase.open(path: path)
@@ -161,6 +175,15 @@ public final class DuplicateScanner {
                 for position in stride(from: slice, to: eligible.count, by: slices) {
                     let index = eligible[position]
                     let record = records[index]
+                    if let video = record.video {
+                        let matching = MatchOptions(threshold: options.threshold, dihedral: options.dihedral, minQuality: options.minQuality)
+                        for match in try database.match(QueryHashes(video: video), options: matching).matches {
+                            for id in match.entry.ids {
+                                if let other = Int(id), other != index { pairs.append((index, other)) }
+                            }
+                        }
+                        continue
+                    }
                     let variants = options.dihedral && record.dihedral.count == 8
                         ? DihedralTransform.allCases.map { (record.dihedral[$0.rawValue], $0) }
                         : [(record.pdq!, DihedralTransform.original)]
@@ -199,8 +222,10 @@ public final class DuplicateScanner {
         return distances.max()
     }
 
-    /// The largest image first, then the highest quality, then the smallest digest (a total order).
+    /// A video before an image (the image is one of its frames; the longest video first), then
+    /// the largest, then the highest quality, then the smallest digest (a total order).
     static func represents(_ a: ScanRecord, better b: ScanRecord) -> Bool {
+        if (a.video?.frames.count ?? 0) != (b.video?.frames.count ?? 0) { return (a.video?.frames.count ?? 0) > (b.video?.frames.count ?? 0) }
         if a.pixels != b.pixels { return a.pixels > b.pixels }
         if (a.quality ?? -1) != (b.quality ?? -1) { return (a.quality ?? -1) > (b.quality ?? -1) }
         switch (a.digests?.sha256.value, b.digests?.sha256.value) {
@@ -260,7 +285,7 @@ public struct ScanResult: Sendable {
     public var reusedFiles = 0
 
     public var unreadable: Int { records.filter { $0.digests == nil }.count }
-    public var undecodable: Int { records.filter { $0.digests != nil && $0.pdq == nil }.count }
+    public var undecodable: Int { records.filter { $0.digests != nil && $0.pdq == nil && $0.video == nil }.count }
     public var lowQuality: Int { records.filter { $0.pdq != nil && ($0.quality ?? 0) < lowQualityThreshold }.count }
     public var knownClusters: Int { clusters.filter { $0.known != nil }.count }
 }
@@ -294,7 +319,7 @@ final class ScanStateFile {
     static func load(_ path: String) throws -> [String: ScanRecord] {
         guard FileManager.default.fileExists(atPath: path) else { return [:] }
         let reader = try DelimitedReader(path: path, dialect: .lines)
-        guard let first = try reader.next(), first.string(0) == ScanStateCodec.header else {
+        guard let first = try reader.next(), ([ScanStateCodec.header] + ScanStateCodec.earlierHeaders).contains(first.string(0)) else {
             throw InputError(file: path, reason: "not a hashdb scan state file (its first line is not '\(ScanStateCodec.header)')")
         }
         var records: [String: ScanRecord] = [:]

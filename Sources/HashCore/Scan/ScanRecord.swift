@@ -14,6 +14,10 @@ public struct ScanRecord: Sendable, Equatable {
     public var dihedral: [PDQHash] = []
     public var errorCode: String?
     public var errorMessage: String?
+    /// A video's vPDQ frames (and its size in `width`, `height`).
+    public var video: StoredVideo?
+    /// A video's container.
+    public var videoFormat: VideoFormat?
 
     public init(path: String, size: Int, modified: Int64) {
         self.path = path
@@ -27,6 +31,19 @@ public struct ScanRecord: Sendable, Equatable {
         switch outcome {
         case .success(let fingerprint):
             digests = fingerprint.digests
+            if let outcome = fingerprint.video {
+                switch outcome {
+                case .success(let hashed):
+                    video = StoredVideo(hashed)
+                    videoFormat = hashed.format
+                    width = hashed.width
+                    height = hashed.height
+                case .failure(let error):
+                    errorCode = error.code
+                    errorMessage = error.description
+                }
+                return
+            }
             switch fingerprint.image {
             case .success(let image):
                 pdq = image.pdq.hash
@@ -48,7 +65,7 @@ public struct ScanRecord: Sendable, Equatable {
     public var pixels: Int { (width ?? 0) * (height ?? 0) }
 
     public var queryHashes: QueryHashes {
-        QueryHashes(digests: digests?.all ?? [], pdq: pdq, quality: quality, dihedral: dihedral)
+        QueryHashes(digests: digests?.all ?? [], pdq: pdq, quality: quality, dihedral: dihedral, video: video)
     }
 }
 
@@ -58,10 +75,12 @@ public struct ScanRecord: Sendable, Equatable {
 ///
 /// Fields: path, size, modified (ns), sha256, sha1, md5, pdq, quality, width, height, the 8
 /// dihedral hashes joined by commas, error code, error message (path and message escaped as
-/// in hashdb's TSV output).
+/// in hashdb's TSV output), and (state 2) a video's container and frames:
+/// `FORMAT;FRAME:QUALITY:PDQ:TIMESTAMP,…`. State 1 files (13 fields) are read too.
 enum ScanStateCodec {
-    static let header = "# hashdb scan state 1"
-    static let fieldCount = 13
+    static let header = "# hashdb scan state 2"
+    static let earlierHeaders = ["# hashdb scan state 1"]
+    static let fieldCount = 14
 
     static func line(_ record: ScanRecord) -> String {
         func text(_ value: Int?) -> String { value.map(String.init) ?? "" }
@@ -77,13 +96,36 @@ enum ScanStateCodec {
         fields.append(record.dihedral.map(\.hex).joined(separator: ","))
         fields.append(record.errorCode ?? "")
         fields.append(TextEscaping.tsvField(record.errorMessage ?? ""))
+        if let video = record.video, let format = record.videoFormat {
+            fields.append(format.rawValue + ";" + video.frames.map { "\($0.frame):\($0.quality):\($0.hash.hex):\($0.timestamp)" }.joined(separator: ","))
+        } else {
+            fields.append("")
+        }
         return fields.joined(separator: "\t")
+    }
+
+    /// A video field (`line` writes it), or nil when it is not one.
+    static func video(_ field: Substring) -> (VideoFormat, StoredVideo)? {
+        let parts = field.split(separator: ";", maxSplits: 1)
+        guard parts.count == 2, let format = VideoFormat(rawValue: String(parts[0])) else { return nil }
+        var frames: [VPDQFrame] = []
+        for item in parts[1].split(separator: ",") {
+            let values = item.split(separator: ":")
+            guard values.count == 4, let frame = Int(values[0]), let quality = Int(values[1]), let hash = try? PDQHash(hex: values[2]),
+                let timestamp = Double(values[3])
+            else { return nil }
+            frames.append(VPDQFrame(frame: frame, quality: quality, hash: hash, timestamp: timestamp))
+        }
+        let video = StoredVideo(frames: frames)
+        return video.problem == nil ? (format, video) : nil
     }
 
     /// The record of a state line, or nil for a line that is not one (a torn last line).
     static func record(_ line: Substring) -> ScanRecord? {
         let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-        guard fields.count == fieldCount, let size = Int(fields[1]), let modified = Int64(fields[2]) else { return nil }
+        guard fields.count == fieldCount || fields.count == fieldCount - 1, let size = Int(fields[1]), let modified = Int64(fields[2]) else {
+            return nil
+        }
         var record = ScanRecord(path: TextEscaping.tsvUnescape(fields[0]), size: size, modified: modified)
         if !fields[3].isEmpty {
             guard let sha256 = try? Digest(kind: .sha256, hex: fields[3]), let sha1 = try? Digest(kind: .sha1, hex: fields[4]),
@@ -105,6 +147,11 @@ enum ScanStateCodec {
         }
         record.errorCode = fields[11].isEmpty ? nil : String(fields[11])
         record.errorMessage = fields[12].isEmpty ? nil : TextEscaping.tsvUnescape(fields[12])
+        if fields.count > 13, !fields[13].isEmpty {
+            guard let (format, video) = video(fields[13]) else { return nil }
+            record.videoFormat = format
+            record.video = video
+        }
         return record
     }
 

@@ -88,6 +88,10 @@ public enum ScanReport {
             json.member("width", width)
             json.member("height", height)
         }
+        if let video = record.video {
+            if let format = record.videoFormat { json.member("format", format.rawValue) }
+            ListWriter.writeVideo(video, into: &json)
+        }
     }
 
     /// files, distinct images (clusters), known and new clusters, and the files that could not be used.
@@ -129,7 +133,7 @@ public enum ScanReport {
             .new{border-left:6px solid #c60}.known{border-left:6px solid #888;opacity:.8}
             table{border-collapse:collapse}td,th{padding:2px 8px;text-align:left;font-size:13px}
             code{font-size:12px}.members{display:flex;flex-wrap:wrap;gap:8px}.members figure{margin:0}
-            img{max-width:128px;max-height:128px;display:block}
+            img{max-width:128px;max-height:128px;display:block}.strip{display:flex;gap:2px}.strip img{max-width:96px;max-height:96px}
             </style></head><body>
             """)
         let counts = summaryCounts(result).map { "\($0.0.replacingOccurrences(of: "_", with: " ")) \($0.1)" }.joined(separator: " · ")
@@ -147,7 +151,13 @@ public enum ScanReport {
                 output("<div class=\"members\">")
                 for member in cluster.members {
                     let record = result.records[member]
-                    let image = thumbnail(record.path, decoder: decoder).map { "<img alt=\"\" src=\"data:image/jpeg;base64,\($0)\">" } ?? ""
+                    let image: String
+                    if let video = record.video, let format = record.videoFormat {
+                        image = "<span class=\"strip\">" + videoStrip(record.path, video: video, format: format)
+                            .map { "<img alt=\"\" src=\"data:image/jpeg;base64,\($0)\">" }.joined() + "</span>"
+                    } else {
+                        image = thumbnail(record.path, decoder: decoder).map { "<img alt=\"\" src=\"data:image/jpeg;base64,\($0)\">" } ?? ""
+                    }
                     output("<figure>\(image)<figcaption>\(TextEscaping.html((record.path as NSString).lastPathComponent))\(member == cluster.representative ? " ★" : "")</figcaption></figure>")
                 }
                 output("</div>")
@@ -157,7 +167,7 @@ public enum ScanReport {
                 let record = result.records[member]
                 let pixels = record.width.map { "\($0)×\(record.height ?? 0)" } ?? ""
                 let quality = record.quality.map { String($0) + (isLowQuality(result, record) ? " (low)" : "") } ?? TextEscaping.html(record.errorMessage ?? "")
-                output("<tr><td>\(TextEscaping.html(record.path))</td><td>\(member == cluster.representative ? "representative" : "duplicate")</td><td>\(record.size)</td><td>\(pixels)</td><td>\(quality)</td><td><code>\(record.digests?.sha256.hex.prefix(16) ?? "")…</code></td><td><code>\(record.pdq?.hex.prefix(16) ?? "")…</code></td></tr>")
+                output("<tr><td>\(TextEscaping.html(record.path))</td><td>\(member == cluster.representative ? "representative" : "duplicate")</td><td>\(record.size)</td><td>\(pixels)</td><td>\(quality)</td><td><code>\(record.digests?.sha256.hex.prefix(16) ?? "")…</code></td><td>\(record.video.map { "video, \($0.frames.count) frames hashed" } ?? "<code>\(record.pdq?.hex.prefix(16) ?? "")…</code>")</td></tr>")
             }
             output("</table></section>")
         }
@@ -173,6 +183,21 @@ public enum ScanReport {
         return Data(jpeg).base64EncodedString()
     }
 
+
+    /// Most frames a video's strip shows.
+    static let stripFrames = 6
+
+    /// JPEGs (base64) of up to `stripFrames` of a video's hashed frames, evenly spread, at most
+    /// 96 pixels a side; none when the video no longer decodes.
+    static func videoStrip(_ path: String, video: StoredVideo, format: VideoFormat) -> [String] {
+        let frames = video.frames
+        guard !frames.isEmpty else { return [] }
+        let picked = Set((0..<min(stripFrames, frames.count)).map { frames[$0 * frames.count / min(stripFrames, frames.count)].frame })
+        guard let pictures = try? VPDQHasher().pictures(ofFrames: picked, path: path, format: format, maxSide: 96) else { return [] }
+        return picked.sorted().compactMap { number in
+            pictures[number].flatMap { try? ImageEncoder.jpeg($0, options: .init(quality: 80)) }.map { Data($0).base64EncodedString() }
+        }
+    }
 
     // MARK: Labels → list rows
 
@@ -225,6 +250,13 @@ public enum ScanReport {
                 if let hex = file["pdq"] as? String, let hash = try? PDQHash(hex: hex) {
                     row.pdq = hash
                     row.quality = file["quality"] as? Int
+                }
+                if let frames = file["frames"] {
+                    do {
+                        row.video = try ListReader.video(frames: frames, frameRate: file["frame_rate"], duration: file["duration"])
+                    } catch {
+                        throw InputError(file: reportPath, reason: "\(file["path"] ?? "a file")'s video frames: \(error.reason)")
+                    }
                 }
                 guard row.hasHash else { continue }
                 row.categories = fields[categoryColumn].split(separator: ";").map(String.init)

@@ -122,3 +122,19 @@ extension VPDQ {
         String(format: "%.3f", seconds)
     }
 }
+
+extension VPDQHasher {
+    /// Frames `numbers` of a video as small pictures (at most `maxSide` pixels a side, aspect
+    /// kept), decoded again: for a report that shows a strip of a video's frames.
+    public func pictures(ofFrames numbers: Set<Int>, path: String, format: VideoFormat, maxSide: Int = 128) throws(VideoDecodeError) -> [Int: RGBImage] {
+        let video = try VideoDecoder(source: .file(path), format: format, limits: limits)
+        let scale = min(1.0, Double(maxSide) / Double(max(video.width, video.height)))
+        let width = max(PDQ.minimumDimension, Int((Double(video.width) * scale).rounded()))
+        let height = max(PDQ.minimumDimension, Int((Double(video.height) * scale).rounded()))
+        var pictures: [Int: RGBImage] = [:]
+        _ = try video.forEachFrame(outputWidth: width, outputHeight: height, wanted: numbers.contains) { number, rgb in
+            pictures[number] = rgb.image()
+        }
+        return pictures
+    }
+}

@@ -167,6 +167,17 @@ final class RGBFrame {
 
     var pixels: UnsafePointer<UInt8> { UnsafePointer(frame.pointee.data.0!) }
     var rowStride: Int { Int(frame.pointee.linesize.0) }
+
+    /// A copy of the pixels, rows packed.
+    func image() -> RGBImage {
+        var packed = [UInt8](repeating: 0, count: width * height * 3)
+        packed.withUnsafeMutableBytes { target in
+            for row in 0..<height {
+                (target.baseAddress! + row * width * 3).copyMemory(from: pixels + row * rowStride, byteCount: width * 3)
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: packed)
+    }
 }
 
 // MARK: - Owners of FFmpeg objects

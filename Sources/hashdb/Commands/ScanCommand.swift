@@ -14,6 +14,11 @@ struct ScanCommand: ParsableCommand {
             also rotated and mirrored copies), transitively. An analyst looks at one image a \
             cluster: its representative, the largest and best-quality member.
 
+            Videos are hashed with vPDQ (see hashdb hash --help) and cluster with their \
+            re-encodes, resizes and cuts (vPDQ's rule: 80 % of one video's frames near the \
+            other's) and with the images that are frames of them; a video represents its \
+            cluster, and the HTML report shows a strip of its frames with --thumbnails.
+
             Each cluster's id comes from its members' content (c + the first 16 hex digits of \
             the smallest SHA-256 among them), so the same files give the same ids in any order, \
             on any day. A cluster is known when any member matches a --db database (the report \
@@ -67,6 +72,7 @@ struct ScanCommand: ParsableCommand {
 
     @OptionGroup var jobs: JobsOption
     @OptionGroup var limitOptions: LimitOptions
+    @OptionGroup(title: "Videos") var videoOptions: VideoOptions
 
     @Argument(help: ArgumentHelp("Files and directories to scan.", valueName: "path"))
     var paths: [String] = []
@@ -98,6 +104,9 @@ struct ScanCommand: ParsableCommand {
         options.jobs = jobs.count
         options.decoder = ImageDecoder(limits: limitOptions.limits, scaling: fast ? .fast : .exact)
         options.statePath = state
+        let videoOptions = self.videoOptions
+        let maxPixels = limitOptions.maxPixels
+        options.videoHasher = { videoOptions.hasher(maxPixels: maxPixels) }
         let progressLine = StandardError.isTerminal ? ProgressLine() : nil
         let result: ScanResult
         do {

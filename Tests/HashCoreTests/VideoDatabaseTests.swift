@@ -327,3 +327,26 @@ import TestSupport
         #expect(known.match.kind == .vpdq && known.match.entry.categories == ["A1"])
     }
 }
+
+/// `hashdb bench-quality --videos` on the Fixtures' videos named as make-videos names edits.
+@Suite struct VideoQualityBenchmarkTests {
+    @Test func recallAndFalsePositivesPerEdit() throws {
+        let directory = TemporaryDirectory()
+        for (source, name) in [("pattern.mp4", "pattern.orig.mp4"), ("pattern-small.webm", "pattern.resize.webm"),
+                               ("pattern-mirrored.mp4", "pattern.flip.mp4"), ("fractal.mkv", "fractal.orig.mkv"), ("pattern.avi", "avi.orig.avi")] {
+            try FileManager.default.copyItem(atPath: TestPaths.fixtures.appendingPathComponent("videos/\(source)").path, toPath: directory.file(name))
+        }
+        let paths = try FileManager.default.contentsOfDirectory(atPath: directory.path).map(directory.file)
+        let work = TemporaryDirectory()
+        // Originals avi, fractal, pattern: every second (fractal) is held out.
+        let rows = try VideoQualityBenchmark().run(paths: paths, workDirectory: work.path)
+        func row(_ edit: String, dihedral: Bool) throws -> VideoQualityBenchmark.Row {
+            try #require(rows.first { $0.edit == edit && $0.dihedral == dihedral && $0.queryPercent == 80 })
+        }
+        #expect(try row("resize", dihedral: false).found == 1 && row("resize", dihedral: false).copies == 1)
+        #expect(try row("flip", dihedral: false).found == 0, "a mirrored copy needs the rotations")
+        #expect(try row("flip", dihedral: true).found == 1)
+        #expect(try row("held-out", dihedral: false).queries == 1 && row("held-out", dihedral: false).falsePositives == 0)
+        #expect(VideoQualityBenchmark.table(rows, queryPercent: 80).contains("resize      1       1.00"))
+    }
+}

@@ -23,8 +23,15 @@ struct BenchQualityCommand: ParsableCommand {
             positives per variant, mode and threshold), quality.json (a summary with the \
             distance distributions), recall.svg and recall-dihedral.svg (charts).
 
-            Example:
+            With --videos, the paths are a folder of videos and their edited copies \
+            (Benchmarks/video-quality/make-videos writes one from FFmpeg's test sources): recall \
+            and false positives of vPDQ's rule per edit (re-encode, resize, frame rate, trim, \
+            flip, overlay) at query percents 50 to 100, plainly and with --dihedral's rotations, \
+            in the table (at --video-query-percent) and in --out/video-quality.csv.
+
+            Examples:
               hashdb bench-quality --out quality/ ../shared/conformance/pdq/
+              Benchmarks/video-quality/make-videos /tmp/edits && hashdb bench-quality --videos --out quality/ /tmp/edits
             """)
 
     @Option(help: ArgumentHelp("Folder for quality.csv, quality.json and the SVG charts.", valueName: "dir"))
@@ -48,6 +55,12 @@ struct BenchQualityCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Instead of a folder, use this many generated abstract scenes (512×384 PNG) as originals.", valueName: "n"))
     var generated: Int?
 
+    @Flag(help: "The paths are videos and their edits (NAME.orig.EXT, NAME.EDIT.EXT): measure vPDQ's rule instead.")
+    var videos = false
+
+    @Option(help: ArgumentHelp("With --videos: the query percent the table reports at.", valueName: "percent"))
+    var videoQueryPercent: Double = VPDQ.queryMatchPercent
+
     @Argument(help: ArgumentHelp("Image files or folders of originals.", valueName: "path"))
     var paths: [String] = []
 
@@ -61,6 +74,7 @@ struct BenchQualityCommand: ParsableCommand {
     }
 
     func run() throws {
+        if videos { return try runVideos() }
         var options = QualityBenchmark.Options()
         options.heldOutEvery = heldOutEvery
         options.fast = fast
@@ -90,5 +104,23 @@ struct BenchQualityCommand: ParsableCommand {
         }
         print(report.table(threshold: threshold, falsePositiveRate: falsePositiveRate))
         StandardError.line("hashdb bench-quality: wrote quality.csv, quality.json, recall.svg and recall-dihedral.svg to \(out)")
+    }
+
+    private func runVideos() throws {
+        var options = VideoQualityBenchmark.Options()
+        options.heldOutEvery = heldOutEvery
+        options.threshold = threshold
+        let rows: [VideoQualityBenchmark.Row]
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let work = try WorkDirectory(temporaryFor: "bench-quality-videos")
+            rows = try VideoQualityBenchmark(options: options).run(paths: Array(PathWalker(arguments: paths, standardInput: nil)), workDirectory: work.path)
+            try VideoQualityBenchmark.csv(rows).write(toFile: out + "/video-quality.csv", atomically: true, encoding: .utf8)
+        } catch {
+            StandardError.line("hashdb bench-quality: \(error)")
+            throw ExitCode(2)
+        }
+        print(VideoQualityBenchmark.table(rows, queryPercent: videoQueryPercent))
+        StandardError.line("hashdb bench-quality: wrote video-quality.csv to \(out)")
     }
 }

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "CFileCopy.h"
 
@@ -13,4 +14,8 @@ ssize_t hdb_copy_file_range(int input, int64_t *input_offset, int output, int64_
 
 int hdb_start_writeback(int descriptor, int64_t offset, int64_t length) {
     return sync_file_range(descriptor, offset, length, SYNC_FILE_RANGE_WRITE);
+}
+
+int hdb_memory_file(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC);
 }

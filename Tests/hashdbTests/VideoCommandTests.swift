@@ -89,3 +89,25 @@ import TestSupport
         #expect(Self.kinds(record).first == "vpdq")
     }
 }
+
+/// `hashdb hash --tmk`: Meta's `.tmk` files, byte for byte (the conformance set beside the checkout).
+@Suite struct TMKCommandTests {
+    static let shared = TestPaths.shared.appendingPathComponent("conformance/tmk/expected/pattern-sd-grey-bar.tmk")
+    static var available: Bool {
+        FileManager.default.fileExists(atPath: shared.path) && FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg")
+    }
+
+    @Test(.enabled(if: TMKCommandTests.available, "TMK conformance set or the ffmpeg program not found (CI requires both: TMKConformanceTests)"))
+    func hashWritesMetasTMKFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hashdb-tmk-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let video = TestPaths.shared.appendingPathComponent("conformance/vpdq/videos/pattern-sd-grey-bar.mp4").path
+        let output = try HashDBCommand.run(["hash", "--tmk", directory.path, video, "bad-videos/truncated.mp4"], currentDirectory: TestPaths.fixtures)
+        #expect(output.status == 2, "the truncated video fails")
+        let tmk = try #require(output.records.first?["tmk"] as? [String: Any])
+        #expect(tmk["frames"] as? Int == 105)
+        let written = try #require(tmk["file"] as? String)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: written)) == Data(contentsOf: Self.shared))
+        #expect((output.records.last?["tmk"] as? [String: Any])?["error_code"] != nil || output.records.last?["error_code"] != nil)
+    }
+}

@@ -1,6 +1,8 @@
 // File calls glibc declares only under _GNU_SOURCE (so Swift does not see them):
 // copy_file_range(2), with which the kernel copies a file into another at given offsets, with no
-// pass through user memory; sync_file_range(2), which starts writing a range back to disk.
+// pass through user memory; sync_file_range(2), which starts writing a range back to disk;
+// memfd_create(2), a file that lives in memory only (an upload handed to the ffmpeg program
+// is never written to disk).
 #ifndef HASHDB_CFILECOPY_H
 #define HASHDB_CFILECOPY_H
 
@@ -14,5 +16,8 @@ ssize_t hdb_copy_file_range(int input, int64_t *input_offset, int output, int64_
 /// Starts writing back the dirty pages of `length` bytes at `offset` without waiting for them
 /// (an fsync later then has less to wait for). Returns 0, or -1 with errno.
 int hdb_start_writeback(int descriptor, int64_t offset, int64_t length);
+
+/// A new anonymous in-memory file (close-on-exec), or -1 with errno.
+int hdb_memory_file(const char *name);
 
 #endif

@@ -16,6 +16,8 @@ public struct Fingerprint: Sendable {
     public var image: Result<ImageFingerprint, ImageDecodeError>
     /// Non-nil for a file whose bytes are a video container.
     public var video: Result<VideoFingerprint, VideoDecodeError>?
+    /// A video's TMK+PDQF, when asked for (`Fingerprinter.tmkSource`).
+    public var tmk: Result<TMKFeatures, VideoDecodeError>?
 
     public init(byteCount: Int, digests: FileDigests, image: Result<ImageFingerprint, ImageDecodeError>,
                 video: Result<VideoFingerprint, VideoDecodeError>? = nil) {

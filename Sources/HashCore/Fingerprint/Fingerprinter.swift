@@ -13,18 +13,31 @@ public final class Fingerprinter {
     /// Read size once a file is known to be over the decode limit (digests only).
     private static let streamChunk = 1 << 20
 
-    public init(decoder: ImageDecoder = ImageDecoder(), dihedral: Bool = false, videoHasher: VPDQHasher? = nil) {
+    /// Also computes videos' TMK+PDQF, through this ffmpeg program; nil: vPDQ only.
+    public let tmkSource: TMKFrameSource?
+
+    public init(decoder: ImageDecoder = ImageDecoder(), dihedral: Bool = false, videoHasher: VPDQHasher? = nil, tmkSource: TMKFrameSource? = nil) {
         self.decoder = decoder
         self.dihedral = dihedral
         self.videoHasher = videoHasher
+        self.tmkSource = tmkSource
     }
 
     /// Fingerprints bytes already in memory (an upload).
     public func fingerprint(bytes: UnsafeRawBufferPointer) -> Fingerprint {
+        fingerprint(bytes: bytes, tmkFromMemory: true)
+    }
+
+    /// `tmkFromMemory`: false when the bytes are a file's, whose TMK the program reads from the file.
+    private func fingerprint(bytes: UnsafeRawBufferPointer, tmkFromMemory: Bool) -> Fingerprint {
         let digests = digester.digests(of: bytes)
         if let videoHasher, let format = VideoFormat.detect(UnsafeRawBufferPointer(rebasing: bytes.prefix(VideoFormat.headLength))) {
-            return Fingerprint(byteCount: bytes.count, digests: digests, image: .failure(.unsupportedFormat("a \(format.rawValue) video")),
-                               video: Result { () throws(VideoDecodeError) in try videoHasher.hash(bytes: bytes, format: format, dihedral: dihedral) })
+            var fingerprint = Fingerprint(byteCount: bytes.count, digests: digests, image: .failure(.unsupportedFormat("a \(format.rawValue) video")),
+                                          video: Result { () throws(VideoDecodeError) in try videoHasher.hash(bytes: bytes, format: format, dihedral: dihedral) })
+            if let tmkSource, tmkFromMemory {
+                fingerprint.tmk = Result { () throws(VideoDecodeError) in try TMK.hash(bytes: bytes, format: format, source: tmkSource) }
+            }
+            return fingerprint
         }
         return Fingerprint(byteCount: bytes.count, digests: digests, image: fingerprintImage(bytes))
     }
@@ -48,6 +61,9 @@ public final class Fingerprinter {
         // A video over the image decoder's size limit was not read whole: FFmpeg reads the file.
         if fingerprint.video == nil, let videoFormat = firstBytesVideoFormat, let videoHasher {
             fingerprint.video = Result { () throws(VideoDecodeError) in try videoHasher.hash(path: path, format: videoFormat, dihedral: dihedral) }
+        }
+        if fingerprint.video != nil, let videoFormat = firstBytesVideoFormat, let tmkSource {
+            fingerprint.tmk = Result { () throws(VideoDecodeError) in try TMK.hash(path: path, format: videoFormat, source: tmkSource) }
         }
         return fingerprint
     }
@@ -126,7 +142,7 @@ public final class Fingerprinter {
             }
             filled += read
         }
-        return fingerprint(bytes: UnsafeRawBufferPointer(start: buffer, count: filled))
+        return fingerprint(bytes: UnsafeRawBufferPointer(start: buffer, count: filled), tmkFromMemory: false)
     }
 
     /// Over the decode limit: the digests are still worth having, so read on without keeping.

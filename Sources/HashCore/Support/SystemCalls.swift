@@ -50,6 +50,21 @@ public enum SystemCall {
         try sync(descriptor, path: directory, what: "fsync the directory")
     }
 
+    /// A file in memory only (memfd_create(2)) holding `bytes`, for a program that must read a
+    /// file: an upload reaches it without touching the disk. The caller closes it.
+    static func memoryFile(holding bytes: UnsafeRawBufferPointer, name: String) throws(FileIOError) -> FileDescriptor {
+        let raw = hdb_memory_file(name)
+        guard raw >= 0 else { throw FileIOError(path: name, operation: "memfd_create", errno: Errno(rawValue: errno)) }
+        let descriptor = FileDescriptor(rawValue: raw)
+        do {
+            _ = try descriptor.writeAll(bytes)
+        } catch {
+            try? descriptor.close()
+            throw FileIOError(path: name, operation: "write", error: error)
+        }
+        return descriptor
+    }
+
     /// Copies up to `count` bytes between files inside the kernel (copy_file_range(2)): the
     /// number copied, 0 at the input's end, or the errno.
     static func copyFileRange(from input: FileDescriptor, at inputOffset: inout Int64,

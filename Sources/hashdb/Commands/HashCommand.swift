@@ -48,6 +48,14 @@ struct HashCommand: ParsableCommand {
     @OptionGroup var limitOptions: LimitOptions
     @OptionGroup(title: "Videos") var videoOptions: VideoOptions
 
+    @Option(help: ArgumentHelp(
+        "Also compute each video's TMK+PDQF (Meta's TMK, through the ffmpeg program) and write it to this folder as NAME.tmk; the record names the file.",
+        valueName: "dir"))
+    var tmk: String?
+
+    @Option(help: ArgumentHelp("The ffmpeg program TMK takes its frames from.", valueName: "path"))
+    var ffmpeg: String = TMKFrameSource.defaultProgram
+
     @Flag(help: "Print a summary to standard error at the end: files, failures, seconds, files per second.")
     var stats = false
 
@@ -73,17 +81,33 @@ struct HashCommand: ParsableCommand {
         if format == .tsv {
             output.writeLine(FingerprintRecord.tsvHeader(dihedral: dihedral).joined(separator: "\t"))
         }
+        let tmkDirectory = tmk
+        let tmkSource = tmk.map { _ in TMKFrameSource(program: ffmpeg, limits: videoOptions.hasher(maxPixels: maxPixels).limits) }
+        var tmkFiles = TMKFileNames()
+        if let tmkDirectory {
+            try FileManager.default.createDirectory(atPath: tmkDirectory, withIntermediateDirectories: true)
+        }
         var files = 0
         var failures = 0
         OrderedParallelMap<String, Result<Fingerprint, FileReadError>>(jobs: jobs.count).run(
             PathWalker(arguments: paths),
-            makeWorker: { Fingerprinter(decoder: decoder, dihedral: dihedral, videoHasher: videoOptions.hasher(maxPixels: maxPixels)) },
+            makeWorker: {
+                Fingerprinter(decoder: decoder, dihedral: dihedral, videoHasher: videoOptions.hasher(maxPixels: maxPixels),
+                              tmkSource: tmkSource)
+            },
             transform: { fingerprinter, path in
                 Result { () throws(FileReadError) in try fingerprinter.fingerprint(path: path) }
             },
             emit: { path, outcome in
                 files += 1
-                let record = HashRecord(path: path, outcome: outcome)
+                var record = HashRecord(path: path, outcome: outcome)
+                if let tmkDirectory, case .success(let fingerprint) = outcome, case .success(let features)? = fingerprint.tmk {
+                    do {
+                        record.tmkFile = try tmkFiles.write(features, for: path, into: tmkDirectory)
+                    } catch {
+                        record.tmkWriteError = "\(error)"
+                    }
+                }
                 if !record.succeeded {
                     failures += 1
                 }
@@ -103,14 +127,44 @@ struct HashCommand: ParsableCommand {
     }
 }
 
+/// `.tmk` files named after their videos (NAME.tmk, NAME-2.tmk for a second video of that name).
+struct TMKFileNames {
+    private var used = Set<String>()
+
+    mutating func write(_ features: TMKFeatures, for path: String, into directory: String) throws -> String {
+        let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        var candidate = name
+        var number = 1
+        while used.contains(candidate) {
+            number += 1
+            candidate = "\(name)-\(number)"
+        }
+        used.insert(candidate)
+        let file = (directory as NSString).appendingPathComponent(candidate + ".tmk")
+        let staging = file + ".part"
+        try Data(TMKFile.bytes(of: features)).write(to: URL(fileURLWithPath: staging))
+        try SystemCall.rename(staging, over: file)
+        return file
+    }
+}
+
 /// One file's line of `hashdb hash` output.
 struct HashRecord {
     let path: String
     let outcome: Result<Fingerprint, FileReadError>
+    /// The `.tmk` written for it (`--tmk`), or why it could not be.
+    var tmkFile: String?
+    var tmkWriteError: String?
+
+    init(path: String, outcome: Result<Fingerprint, FileReadError>) {
+        self.path = path
+        self.outcome = outcome
+    }
 
     var succeeded: Bool {
         guard case .success(let fingerprint) = outcome else { return false }
-        return fingerprint.isPerceptuallyHashed
+        if case .failure? = fingerprint.tmk { return false }
+        return fingerprint.isPerceptuallyHashed && tmkWriteError == nil
     }
 
     func json() -> String {
@@ -120,6 +174,23 @@ struct HashRecord {
         switch outcome {
         case .success(let fingerprint):
             FingerprintRecord.writeJSONFields(of: fingerprint, into: &json)
+            switch fingerprint.tmk {
+            case .success(let features)?:
+                json.key("tmk")
+                json.beginObject()
+                if let tmkFile { json.member("file", tmkFile) }
+                json.member("frames", Int(features.frameCount))
+                if let tmkWriteError { json.member("error", tmkWriteError) }
+                json.endObject()
+            case .failure(let error)?:
+                json.key("tmk")
+                json.beginObject()
+                json.member("error", error.description)
+                json.member("error_code", error.code)
+                json.endObject()
+            case nil:
+                break
+            }
         case .failure(let error):
             FingerprintRecord.writeJSONError(error.description, code: error.code, into: &json)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// The frames TMK hashes: the video decoded, scaled to 64×64 RGB and resampled to 15 frames a
 /// second by the ffmpeg program, exactly as Meta's TMK gets them (it runs ffmpeg itself). The
@@ -32,6 +33,25 @@ public struct TMKFrameSource: Sendable {
 
     /// Calls `body` with each frame's 12,288 bytes, in order; the number of frames.
     public func forEachFrame(path: String, format: VideoFormat, _ body: (UnsafePointer<UInt8>) -> Void) throws(VideoDecodeError) -> Int {
+        try run(input: path, standardInput: FileHandle.nullDevice, format: format, body)
+    }
+
+    /// The same for a video in memory (an upload): the program reads it from a file that lives
+    /// in memory only, given as its standard input, never from the disk.
+    public func forEachFrame(bytes: UnsafeRawBufferPointer, format: VideoFormat, _ body: (UnsafePointer<UInt8>) -> Void) throws(VideoDecodeError) -> Int {
+        let file: FileDescriptor
+        do {
+            file = try SystemCall.memoryFile(holding: bytes, name: "hashdb-upload")
+        } catch {
+            throw .cannotOpen(error.description)
+        }
+        defer { try? file.close() }
+        // Reopened through /proc (an offset of its own, from the start), seekable as MP4 needs.
+        return try run(input: "/proc/self/fd/0", standardInput: FileHandle(fileDescriptor: file.rawValue, closeOnDealloc: false), format: format, body)
+    }
+
+    private func run(input path: String, standardInput: FileHandle, format: VideoFormat,
+                     _ body: (UnsafePointer<UInt8>) -> Void) throws(VideoDecodeError) -> Int {
         guard FileManager.default.isExecutableFile(atPath: program) else {
             throw .cannotOpen("the ffmpeg program (\(program)) is not installed: TMK needs it (apt-get install ffmpeg)")
         }
@@ -42,7 +62,7 @@ public struct TMKFrameSource: Sendable {
         let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = standardInput
         do {
             try process.run()
         } catch {
@@ -112,9 +132,18 @@ public struct TMKFrameSource: Sendable {
 extension TMK {
     /// The TMK+PDQF features of the video at `path` (`format` told by its bytes).
     public static func hash(path: String, format: VideoFormat, source: TMKFrameSource = TMKFrameSource()) throws(VideoDecodeError) -> TMKFeatures {
+        try hash { body throws(VideoDecodeError) in try source.forEachFrame(path: path, format: format, body) }
+    }
+
+    /// The same of a video in memory.
+    public static func hash(bytes: UnsafeRawBufferPointer, format: VideoFormat, source: TMKFrameSource = TMKFrameSource()) throws(VideoDecodeError) -> TMKFeatures {
+        try hash { body throws(VideoDecodeError) in try source.forEachFrame(bytes: bytes, format: format, body) }
+    }
+
+    private static func hash(_ frames: ((UnsafePointer<UInt8>) -> Void) throws(VideoDecodeError) -> Int) throws(VideoDecodeError) -> TMKFeatures {
         let feature = PDQFloatFeature()
         var features = TMKFeatures()
-        _ = try source.forEachFrame(path: path, format: format) { rgb in
+        _ = try frames { rgb in
             feature.compute(rgb: rgb)
             features.add(feature.output)
         }

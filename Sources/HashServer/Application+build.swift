@@ -9,7 +9,7 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
     let metrics = ServiceMetrics()
     metrics.databaseLoaded(store.current)
     let hashing = HashingPool(threadCount: settings.hashingThreads, decoder: ImageDecoder(limits: settings.limits.image),
-                              videoLimits: settings.limits.video, pixelMemory: settings.pixelMemory)
+                              videoLimits: settings.limits.video, ffmpeg: settings.limits.ffmpeg, pixelMemory: settings.pixelMemory)
 
     let connections = ConnectionLimiter(limit: settings.maxConnections)
     let router = Router(context: ServerContext.self)

@@ -14,26 +14,26 @@ final class HashingPool: Service, Sendable {
     private let limits: DecodeLimits
     private let pixelMemory: PixelMemoryBudget
 
-    init(threadCount: Int, decoder: ImageDecoder, videoLimits: VideoLimits, pixelMemory: PixelMemoryBudget) {
+    init(threadCount: Int, decoder: ImageDecoder, videoLimits: VideoLimits, ffmpeg: String, pixelMemory: PixelMemoryBudget) {
         threads = NIOThreadPool(numberOfThreads: threadCount)
         threads.start()
-        shelf = FingerprinterShelf(decoder: decoder, videoLimits: videoLimits)
+        shelf = FingerprinterShelf(decoder: decoder, videoLimits: videoLimits, tmkSource: TMKFrameSource(program: ffmpeg, limits: videoLimits))
         limits = decoder.limits
         self.pixelMemory = pixelMemory
     }
 
     /// Digests and, when the bytes decode, the PDQ hash (and its 8 dihedral variants if asked),
-    /// or a video's vPDQ frames.
+    /// or a video's vPDQ frames (and, with `tmk`, its TMK+PDQF).
     /// Work still queued at `deadline` is dropped unstarted (its request has been answered);
     /// a decode waits for the pixel memory its header says it needs for up to `memoryWait`.
-    func fingerprint(_ bytes: ByteBuffer, dihedral: Bool, deadline: ContinuousClock.Instant,
+    func fingerprint(_ bytes: ByteBuffer, dihedral: Bool, tmk: Bool = false, deadline: ContinuousClock.Instant,
                      memoryWait: Duration) async throws -> Fingerprint {
         try await threads.runIfActive { [shelf, limits, pixelMemory] in
             let now = ContinuousClock.now
             guard now < deadline else { throw DeadlinePassed() }
             return try bytes.withUnsafeReadableBytes { raw in
                 try pixelMemory.withReservation(Self.decodeBytes(raw, limits: limits), until: min(deadline, now + memoryWait)) {
-                    shelf.withFingerprinter(dihedral: dihedral) { $0.fingerprint(bytes: raw) }
+                    shelf.withFingerprinter(dihedral: dihedral, tmk: tmk) { $0.fingerprint(bytes: raw) }
                 }
             }
         }
@@ -71,17 +71,26 @@ struct DeadlinePassed: Error {}
 private final class FingerprinterShelf: Sendable {
     private let decoder: ImageDecoder
     private let videoLimits: VideoLimits
-    private let idle = Monitor<[Bool: [Fingerprinter]]>([:])
+    private let tmkSource: TMKFrameSource
+    /// Idle fingerprinters by what they compute: dihedral variants, TMK.
+    private let idle = Monitor<[Kind: [Fingerprinter]]>([:])
 
-    init(decoder: ImageDecoder, videoLimits: VideoLimits) {
-        self.decoder = decoder
-        self.videoLimits = videoLimits
+    private struct Kind: Hashable {
+        var dihedral: Bool
+        var tmk: Bool
     }
 
-    func withFingerprinter<T>(dihedral: Bool, _ body: (Fingerprinter) -> T) -> T {
-        let fingerprinter = idle.withLock { $0[dihedral]?.popLast() }
-            ?? Fingerprinter(decoder: decoder, dihedral: dihedral, videoHasher: VPDQHasher(limits: videoLimits))
-        defer { idle.withLock { $0[dihedral, default: []].append(fingerprinter) } }
+    init(decoder: ImageDecoder, videoLimits: VideoLimits, tmkSource: TMKFrameSource) {
+        self.decoder = decoder
+        self.videoLimits = videoLimits
+        self.tmkSource = tmkSource
+    }
+
+    func withFingerprinter<T>(dihedral: Bool, tmk: Bool, _ body: (Fingerprinter) -> T) -> T {
+        let kind = Kind(dihedral: dihedral, tmk: tmk)
+        let fingerprinter = idle.withLock { $0[kind]?.popLast() }
+            ?? Fingerprinter(decoder: decoder, dihedral: dihedral, videoHasher: VPDQHasher(limits: videoLimits), tmkSource: tmk ? tmkSource : nil)
+        defer { idle.withLock { $0[kind, default: []].append(fingerprinter) } }
         return body(fingerprinter)
     }
 }

@@ -48,6 +48,13 @@ public struct ServiceLimits: Sendable {
     /// Lowest `video_query_percent` a request may ask for: near 0, one frame of a stored video
     /// that looks like any frame of the upload would make the whole video a match.
     public var minVideoQueryPercent: Double = 50
+    /// Lowest TMK level-1 and level-2 thresholds a request may ask for (Meta's 0.7 and 0.7):
+    /// lower, unrelated videos start to match.
+    public var minTMKLevel1: Float = TMK.level1Threshold
+    public var minTMKLevel2: Float = TMK.level2Threshold
+    /// The ffmpeg program TMK+PDQF takes its frames from (uploads' TMK is computed when the
+    /// database holds TMKs).
+    public var ffmpeg = TMKFrameSource.defaultProgram
     /// Largest number of images in one /v1/check/batch request.
     public var maxBatchItems: Int = 64
     /// Largest number of hashes in one /v1/lookup request.

@@ -62,3 +62,62 @@ import TestSupport
         #expect(compared == 169)
     }
 }
+
+/// TMKs in databases (docs/FORMAT.md section 35): Meta's `.tmk` files as a list, kept exactly,
+/// exported and merged, and matched by level 1 then level 2.
+@Suite struct TMKDatabaseTests {
+    @Test(.enabled(if: TMKConformanceTests.available, "TMK conformance set not found"))
+    func tmkFilesBecomeEntriesThatMatchByBothLevels() throws {
+        let directory = TemporaryDirectory()
+        let files = TMKConformanceTests.names.map { TMKConformanceTests.directory.appendingPathComponent("expected/\($0).tmk").path }
+        #expect(try ListReader.detectFormat(path: files[0]) == .tmk)
+        var rows: [ListRow] = []
+        for file in files { try ListReader.read(path: file) { rows.append(try $0.get()) } }
+        #expect(rows.count == 14 && rows.allSatisfy { $0.tmk != nil && $0.id != nil })
+        let database = try VideoDatabaseTests.build(rows, at: directory.file("tmk.hdb"))
+        #expect(database.formatVersion.minor == 4 && database.tmkCount == 14 && database.verify().isEmpty)
+        let chair = try #require(try database.entries(withID: "chair-19-sd-bar").first)
+        let stored = try #require(try database.tmk(ofEntry: chair))
+        #expect(TMKFile.bytes(of: stored) == [UInt8](try Data(contentsOf: URL(fileURLWithPath: files[0]))), "kept byte for byte")
+
+        // Level 2 as the reference scores it (level2-pairs.tsv: chair-19 against chair-20 0.991138).
+        let result = try database.match(QueryHashes(tmk: stored))
+        let byID = Dictionary(uniqueKeysWithValues: result.matches.map { ($0.entry.id, $0) })
+        #expect(byID["chair-19-sd-bar"]?.kind == .tmk && abs((byID["chair-19-sd-bar"]?.video?.level2 ?? 0) - 1) < 1e-5)
+        #expect(abs((byID["chair-20-sd-bar"]?.video?.level2 ?? 0) - 0.991138) < 1e-5)
+        #expect(result.matches.allSatisfy { ($0.video?.level1 ?? 0) >= 0.7 && ($0.video?.level2 ?? 0) >= 0.7 })
+        #expect(byID["chair-22-with-large-logo-bar"] == nil, "level 1 0.43: under 0.7")
+        #expect(try database.match(QueryHashes(tmk: stored), options: { var o = MatchOptions(); o.tmkLevel1 = 0.99; return o }()).matches.count == 1)
+
+        // Export and rebuild: the same file; a merge of two halves: the same entries.
+        var lines: [String] = []
+        try DatabaseExport.writeLines(of: database, format: .jsonl, workDirectory: directory.path) { lines.append($0) }
+        let exported = directory.file("export.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: exported, atomically: true, encoding: .utf8)
+        let rebuilt = try DatabaseBuilder(destination: directory.file("rebuilt.hdb"), options: .init(memoryBudget: 1 << 20))
+        try ListReader.read(path: exported) { row in
+            let row = try row.get()
+            if row.record == .manifest { rebuilt.restoreManifest(row.manifest!, createdAt: row.created) } else { try rebuilt.add(row) }
+        }
+        _ = try rebuilt.write()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("rebuilt.hdb"))) == Data(contentsOf: URL(fileURLWithPath: database.path)))
+        let merger = try DatabaseMerger(destination: directory.file("merged.hdb"), options: .init(memoryBudget: 1 << 20))
+        merger.add(try VideoDatabaseTests.build(Array(rows[7...]), at: directory.file("b.hdb")))
+        merger.add(try VideoDatabaseTests.build(Array(rows[..<7]), at: directory.file("a.hdb")))
+        _ = try merger.write()
+        var merged: [String] = []
+        try DatabaseExport.writeLines(of: try HashDatabase.open(path: directory.file("merged.hdb")), format: .jsonl, workDirectory: directory.path) { merged.append($0) }
+        #expect(merged.dropFirst() == lines.dropFirst())
+    }
+
+    @Test func damagedTMKFilesAreRefusedWithTheReason() throws {
+        var bytes = TMKFile.bytes(of: { var f = TMKFeatures(); f.finish(); return f }())
+        #expect(try TMKFile.features(from: bytes).frameCount == 0)
+        #expect(throws: TMKFile.FormatError.self) { try TMKFile.features(from: Array(bytes.dropLast())) }
+        bytes[8] = UInt8(ascii: "X")
+        #expect(throws: TMKFile.FormatError.self) { try TMKFile.features(from: bytes) }
+        bytes[8] = UInt8(ascii: "P")
+        bytes[176 ..< 180] = [0, 0, 0xc0, 0x7f]  // a NaN in the pure average
+        #expect(throws: TMKFile.FormatError.self) { try TMKFile.features(from: bytes) }
+    }
+}

@@ -81,3 +81,31 @@ import TestSupport
         }
     }
 }
+
+/// A video upload matched by TMK+PDQF, beside vPDQ and digests, when the database holds TMKs.
+@Suite struct TMKScreeningTests {
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: TMKFrameSource.defaultProgram) }
+
+    @Test(.enabled(if: TMKScreeningTests.available, "the ffmpeg program is not installed (scripts/install-deps installs it)"))
+    func anUploadMatchesByTMK() async throws {
+        let path = ServiceFixture.image("videos/pattern.mp4").path
+        var row = ListRow(id: "known-pattern-tmk", categories: ["A1"], sources: ["ncmec"])
+        row.tmk = try TMK.hash(path: path, format: .mp4)
+        let fixture = try ServiceFixture(extraRows: [row])
+        let webm = try ServiceFixture.bytes("videos/pattern-small.webm")
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/v1/check", method: .post, headers: .authorized, body: ByteBuffer(bytes: webm)) { response in
+                #expect(response.status == .ok)
+                let object = try json(response)
+                let match = try #require((object["matches"] as? [[String: Any]])?.first)
+                #expect(match["id"] as? String == "known-pattern-tmk" && match["kind"] as? String == "tmk")
+                #expect((match["level1"] as? Double ?? 0) >= 0.7 && (match["level2"] as? Double ?? 0) >= 0.7)
+                #expect((40...50).contains((object["hashes"] as? [String: Any])?["tmk_frames"] as? Int ?? 0), "3 s at 15 frames a second")
+            }
+            try await client.execute(uri: "/v1/check?tmk_level2=0.5", method: .post, headers: .authorized, body: ByteBuffer(bytes: webm)) { response in
+                #expect(response.status == .badRequest)
+                try #expect(errorCode(response) == "tmk_level2_too_low")
+            }
+        }
+    }
+}

@@ -157,6 +157,10 @@ public final class DatabaseBuilder {
         if let added = row.added, !ISOTime.range.contains(added) {
             throw RowRejected(reason: "added \(added) is outside the years 0000 to 9999")
         }
+        if row.tmk != nil {
+            guard row.record == .entry else { throw RowRejected(reason: "a \(row.record.rawValue) record cannot carry a TMK (name the video by its digest)") }
+            guard row.pdq == nil else { throw RowRejected(reason: "a row is an image (pdq) or a video (TMK), not both") }
+        }
         if let video = row.video {
             guard row.record == .entry else { throw RowRejected(reason: "a \(row.record.rawValue) record cannot carry video frames (name the video by its digest)") }
             guard row.pdq == nil else { throw RowRejected(reason: "a row is an image (pdq) or a video (frames), not both") }
@@ -183,9 +187,11 @@ public final class DatabaseBuilder {
         }
         if !row.hasDigest, let video = row.video {
             try links.add(LinkKey(value: video.linkKey, row: rowNumber, kind: LinkKey.videoKind))
+        } else if !row.hasDigest, let tmk = row.tmk {
+            try links.add(LinkKey(value: tmk.linkKey, row: rowNumber, kind: LinkKey.tmkKind))
         }
         try SpilledRow.write(labelSet: labelSetID(row), added: row.added, pdq: row.pdq, quality: row.quality, id: row.id, video: row.video,
-                             to: rowSpill)
+                             tmk: row.tmk, to: rowSpill)
     }
 
     private var labelListIDs: [LabelList: [UInt32]] = [:]

@@ -111,6 +111,17 @@ struct DatabaseUnion {
                 hasDigest.insert(node)
             }
         }
+        // Then TMKs of entries with neither digest nor frames.
+        var tmkKeys: [(key: Bytes32, node: Int)] = []
+        for input in inputs.indices {
+            let table = inputs[input].database.tmk
+            for position in 0..<table.count {
+                let node = try node(input: input, entry: table.entry(position))
+                guard !excluded.contains(node), !hasDigest.contains(node) else { continue }
+                tmkKeys.append((table.features(at: position).linkKey, node))
+                hasDigest.insert(node)
+            }
+        }
         // PDQ hashes link only nodes without a digest; when every node has one, the pass over
         // the PDQ tables (a third of the keys) would link nothing.
         let coveredNodes = zip(hasDigest.words, excluded.words).reduce(0) { $0 + ($1.0 | $1.1).nonzeroBitCount }
@@ -134,6 +145,10 @@ struct DatabaseUnion {
         videoKeys.sort { ($0.key, $0.node) < ($1.key, $1.node) }
         for (key, node) in videoKeys {
             try linker.link(kind: LinkKey.videoKind, value: key, row: node)
+        }
+        tmkKeys.sort { ($0.key, $0.node) < ($1.key, $1.node) }
+        for (key, node) in tmkKeys {
+            try linker.link(kind: LinkKey.tmkKind, value: key, row: node)
         }
         pages.releaseNow()
         let keyCounts = linker.keyCounts

@@ -13,7 +13,7 @@ final class DelimitedReader {
 
     /// A record longer than this is refused (in CSV, an unbalanced quote would otherwise make
     /// the rest of the file one record).
-    static let maximumRecordBytes = 1 << 20
+    static let maximumRecordBytes = 4 << 20
 
     let path: String
     private let dialect: Dialect

@@ -27,6 +27,11 @@ final class EntryWriter {
     private let videoFrames: BufferedFileWriter
     private var videoCount = 0
     private var videoFrameCount = 0
+    /// Section 35: a directory record per TMK entry, their pure averages and their features.
+    private let tmkDirectory: BufferedFileWriter
+    private let tmkPure: BufferedFileWriter
+    private let tmkFeatures: BufferedFileWriter
+    private var tmkCount = 0
     /// A build queues video frame hashes for the PDQ table; a merge takes them with the rest
     /// of the inputs' PDQ tables.
     private let queuesFrameHashes: Bool
@@ -40,6 +45,9 @@ final class EntryWriter {
         self.queuesFrameHashes = queuesFrameHashes
         videoDirectory = try BufferedFileWriter(path: directory + "/video-directory.part", writeBehind: false)
         videoFrames = try BufferedFileWriter(path: directory + "/video-frames.part", writeBehind: true)
+        tmkDirectory = try BufferedFileWriter(path: directory + "/tmk-directory.part", writeBehind: false)
+        tmkPure = try BufferedFileWriter(path: directory + "/tmk-pure.part", writeBehind: false)
+        tmkFeatures = try BufferedFileWriter(path: directory + "/tmk-features.part", writeBehind: true)
         self.rowLabelSets = rowLabelSets
         self.labelMapping = labelMapping
         self.canonicalKeys = canonicalKeys
@@ -72,8 +80,9 @@ final class EntryWriter {
                 try pdqSorter.add(PDQKey(hash: pdq.bits, entry: UInt32(entry), quality: row.quality.map(UInt8.init) ?? DatabaseFormat.unknownQuality))
             }
             let isVideo = try writeVideo(of: rows, entry: entry)
+            let hasTMK = try writeTMK(of: rows, entry: entry)
             try writeRecord(added: row.added == 0 ? nil : row.added, firstID: firstID, labelOffset: labelSetOffset(forRowSet: Int(row.labelSet)),
-                            generatedID: row.id == nil, isVideo: isVideo)
+                            generatedID: row.id == nil, isVideo: isVideo, hasTMK: hasTMK)
             return
         }
         merger.merge(rows, ids: ids, labelSets: rowLabelSets, labelMapping: labelMapping)
@@ -87,16 +96,40 @@ final class EntryWriter {
             try pdqSorter.add(PDQKey(hash: hash.bits, entry: UInt32(entry), quality: quality < 0 ? DatabaseFormat.unknownQuality : UInt8(quality)))
         }
         let isVideo = try writeVideo(of: rows, entry: entry)
+        let hasTMK = try writeTMK(of: rows, entry: entry)
         try writeRecord(added: merger.added, firstID: firstID, labelOffset: labelSetOffset(categories: merger.categories, sources: merger.sources),
-                        generatedID: merger.ids.isEmpty, isVideo: isVideo)
+                        generatedID: merger.ids.isEmpty, isVideo: isVideo, hasTMK: hasTMK)
     }
 
-    private func writeRecord(added: Int64?, firstID: Int, labelOffset: UInt32, generatedID: Bool, isVideo: Bool) throws(FileIOError) {
+    private func writeRecord(added: Int64?, firstID: Int, labelOffset: UInt32, generatedID: Bool, isVideo: Bool, hasTMK: Bool) throws(FileIOError) {
         try entries.writeLittleEndian(added ?? 0)
         try entries.writeLittleEndian(UInt32(firstID))
         try entries.writeLittleEndian(UInt32(idCount - firstID))
         try entries.writeLittleEndian(labelOffset)
-        try entries.writeLittleEndian((generatedID ? DatabaseFormat.generatedIDFlag : 0) | (isVideo ? DatabaseFormat.videoFlag : 0))
+        try entries.writeLittleEndian((generatedID ? DatabaseFormat.generatedIDFlag : 0) | (isVideo ? DatabaseFormat.videoFlag : 0)
+                                      | (hasTMK ? DatabaseFormat.tmkFlag : 0))
+    }
+
+    /// The entry's TMK+PDQF, when its rows carry one (the preferred of several), into section
+    /// 35. Whether the entry has one.
+    private func writeTMK(of rows: [SpilledRow], entry: Int) throws -> Bool {
+        var kept: TMKFeatures?
+        for row in rows {
+            guard let tmk = row.tmk else { continue }
+            if kept.map({ TMKFeatures.preferred(tmk, over: $0) }) ?? true { kept = tmk }
+        }
+        guard let kept else { return false }
+        try tmkDirectory.writeLittleEndian(UInt32(entry))
+        try tmkDirectory.writeLittleEndian(UInt32(bitPattern: kept.frameCount))
+        let norm = kept.pureAverage.withUnsafeBufferPointer { TMKFeatures.l2Norm($0.baseAddress!, count: $0.count) }
+        try tmkDirectory.writeLittleEndian(norm.bitPattern)
+        try tmkDirectory.writeLittleEndian(UInt32(0))
+        // Little-endian floats: the platforms hashdb runs on store them so (docs/FORMAT.md).
+        for (values, writer) in [(kept.pureAverage, tmkPure), (kept.cosines, tmkFeatures), (kept.sines, tmkFeatures)] {
+            try values.withUnsafeBytes { bytes in Result { () throws(FileIOError) in try writer.write(bytes) } }.get()
+        }
+        tmkCount += 1
+        return true
     }
 
     /// The entry's video, when its rows carry one (the preferred of several: `StoredVideo.preferred`),
@@ -186,6 +219,12 @@ final class EntryWriter {
         if videoCount > 0 {
             try output.place(VideoTable.section(videos: videoCount, frames: videoFrameCount,
                                                 directoryPath: videoDirectory.path, framesPath: videoFrames.path))
+        }
+        try tmkDirectory.close()
+        try tmkPure.close()
+        try tmkFeatures.close()
+        if tmkCount > 0 {
+            try output.place(TMKTable.section(count: tmkCount, directoryPath: tmkDirectory.path, purePath: tmkPure.path, featuresPath: tmkFeatures.path))
         }
     }
 }

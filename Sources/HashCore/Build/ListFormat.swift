@@ -17,6 +17,8 @@ public enum ListFormat: String, CaseIterable, Sendable {
     /// One video's vPDQ hashes: vpdq's `frame,quality,hash,timestamp` lines, or
     /// python-threatexchange's `hash,quality,timestamp` (lines, or a JSON list of them).
     case vpdq
+    /// Meta's `.tmk` file (TMK+PDQF features of one video).
+    case tmk
 
     /// Guesses from the first bytes: SQLite's header is NSRL, `%%%% HASHDEEP` hashdeep; then
     /// the first line that is not a comment decides. A checksum line (`DIGEST  NAME`,
@@ -29,6 +31,7 @@ public enum ListFormat: String, CaseIterable, Sendable {
     /// every one of the first lines must be a vPDQ line (or the file a JSON list of them).
     public static func detect(head: UnsafeRawBufferPointer) -> ListFormat {
         if head.starts(with: Importers.sqliteMagic) { return .nsrl }
+        if head.starts(with: TMKFile.magic) { return .tmk }
         let text = String(decoding: head, as: UTF8.self)
         if text.hasPrefix("%%%% HASHDEEP") { return .hashdeep }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)

@@ -29,6 +29,9 @@ public enum ListReader {
             try Importers.readChecksums(path: path, defaults: defaults, digest: digest, body)
         case .vpdq:
             try Importers.readVPDQ(path: path, defaults: defaults, digest: digest, body)
+        case .tmk:
+            let bytes = try Importers.readTMK(path: path, defaults: defaults, body)
+            bytes.withUnsafeBytes { digest.update($0) }
         }
         return digest.finish()
     }
@@ -217,6 +220,9 @@ public enum ListReader {
                 }
                 if let frames = object["frames"], !failedHashRecord {
                     row.video = try video(frames: frames, frameRate: object["frame_rate"], duration: object["duration"])
+                }
+                if let tmk = object["tmk"], !(tmk is NSNull) {
+                    row.tmk = try Importers.tmk(field: tmk, listPath: path)
                 }
             } catch {
                 try body(.failure(RowError(file: path, line: reader.line, reason: error.reason)))

@@ -12,6 +12,8 @@ public struct ListRow: Sendable, Equatable {
     public var quality: Int?
     /// A video's vPDQ frames (a row is an image, with `pdq`, or a video, never both).
     public var video: StoredVideo?
+    /// A video's TMK+PDQF.
+    public var tmk: TMKFeatures?
     public var categories: [String]
     public var sources: [String]
     /// When the item was added to its list (seconds since 1970, UTC).
@@ -33,7 +35,7 @@ public struct ListRow: Sendable, Equatable {
 
     public static func == (a: ListRow, b: ListRow) -> Bool {
         a.id == b.id && a.sha256 == b.sha256 && a.sha1 == b.sha1 && a.md5 == b.md5 && a.pdq == b.pdq
-            && a.quality == b.quality && a.video == b.video && a.categories == b.categories && a.sources == b.sources && a.added == b.added
+            && a.quality == b.quality && a.video == b.video && a.tmk == b.tmk && a.categories == b.categories && a.sources == b.sources && a.added == b.added
             && a.record == b.record && a.reason == b.reason && a.radius == b.radius && a.manifest == b.manifest
             && a.created == b.created
     }
@@ -79,7 +81,7 @@ public struct ListRow: Sendable, Equatable {
     public var hasDigest: Bool { sha256 != nil || sha1 != nil || md5 != nil }
 
     /// A row must say what it identifies.
-    public var hasHash: Bool { hasDigest || pdq != nil || video != nil }
+    public var hasHash: Bool { hasDigest || pdq != nil || video != nil || tmk != nil }
 
     /// The removals a row of a removal list asks for: one for each of its digests, its PDQ
     /// hash and its id. `defaultSource` and `defaultReason` apply when the row gives none.

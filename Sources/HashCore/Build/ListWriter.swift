@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes list rows as `ListReader` reads them back: CSV with a header row, or JSON Lines
 /// (`hashdb export`, `hashdb diff --list`).
 public enum ListWriter {
@@ -32,6 +34,7 @@ public enum ListWriter {
                 }
             }
             if let video = row.video { writeVideo(video, into: &json) }
+            if let tmk = row.tmk { json.member("tmk", Data(TMKFile.bytes(of: tmk)).base64EncodedString()) }
             json.endObject()
             return json.output
         }

@@ -46,12 +46,23 @@ struct InputEntries {
     let entries: EntryTable
     let ids: StringPool
     let videos: VideoTable
+    let tmk: TMKTable
 
     init(database: HashDatabase, input: Int) {
         self.input = input
         entries = database.entries
         ids = database.ids
         videos = database.videos
+        tmk = database.tmk
+    }
+
+    /// The entry's TMK+PDQF, when it carries one.
+    func tmk(of entry: Int, record: EntryTable.Record) throws(InputEntryError) -> TMKFeatures? {
+        guard record.hasTMK else { return nil }
+        guard let position = tmk.position(ofEntry: entry) else {
+            throw InputEntryError(input: input, detail: "entry \(entry) carries a TMK that is not in its section")
+        }
+        return tmk.features(at: position)
     }
 
     /// The entry's video, when it is one.
@@ -77,8 +88,9 @@ struct InputEntries {
         let added = record.added == 0 ? nil : record.added
         let set = labelSet(record.labelSet)
         let video = try video(of: entry, record: record)
+        let tmk = try tmk(of: entry, record: record)
         guard !record.hasGeneratedID, record.idCount > 0 else {
-            rows.append(SpilledRow(labelSet: set, added: added, video: video))
+            rows.append(SpilledRow(labelSet: set, added: added, video: video, tmk: tmk))
             return
         }
         for offset in 0..<record.idCount {
@@ -87,7 +99,7 @@ struct InputEntries {
             }
             let start = arena.count
             arena.append(id)
-            rows.append(SpilledRow(labelSet: set, added: added, id: start..<arena.count, video: offset == 0 ? video : nil))
+            rows.append(SpilledRow(labelSet: set, added: added, id: start..<arena.count, video: offset == 0 ? video : nil, tmk: offset == 0 ? tmk : nil))
         }
     }
 }

@@ -11,13 +11,14 @@ struct SpilledRow {
     var id: Range<Int>?
     /// A video row's frames (few rows are videos: they are decoded whole).
     var video: StoredVideo?
+    var tmk: TMKFeatures?
 
-    private static let hasAdded: UInt8 = 1, hasPDQ: UInt8 = 2, hasQuality: UInt8 = 4, hasID: UInt8 = 8, hasVideo: UInt8 = 16
+    private static let hasAdded: UInt8 = 1, hasPDQ: UInt8 = 2, hasQuality: UInt8 = 4, hasID: UInt8 = 8, hasVideo: UInt8 = 16, hasTMK: UInt8 = 32
 
     /// Appends one row as a 4-byte length, then flags, quality, label set, and the optional
     /// added time, PDQ hash, id and video (frame rate, duration, frame count, frame records).
     static func write(labelSet: UInt32, added: Int64?, pdq: PDQHash?, quality: Int?, id: String?, video: StoredVideo? = nil,
-                      to writer: BufferedFileWriter) throws(FileIOError) {
+                      tmk: TMKFeatures? = nil, to writer: BufferedFileWriter) throws(FileIOError) {
         var flags: UInt8 = 0
         var length = 6
         if added != nil { flags |= hasAdded; length += 8 }
@@ -27,6 +28,8 @@ struct SpilledRow {
         if id != nil { flags |= hasID; length += 2 + idLength }
         let videoRecords = video?.frameRecords
         if let videoRecords { flags |= hasVideo; length += 20 + videoRecords.count }
+        let tmkBytes = tmk.map(TMKFile.bytes)
+        if let tmkBytes { flags |= hasTMK; length += tmkBytes.count }
         try writer.writeLittleEndian(UInt32(length))
         try writer.write(value: (flags, UInt8(quality ?? 0)))
         try writer.writeLittleEndian(labelSet)
@@ -43,6 +46,7 @@ struct SpilledRow {
             try writer.writeLittleEndian(UInt32(video.frames.count))
             try writer.write(videoRecords)
         }
+        if let tmkBytes { try writer.write(tmkBytes) }
     }
 
     /// The label set of a row as `readBytes` returns it.
@@ -107,6 +111,14 @@ struct SpilledRow {
                 throw BuildError.internal("a spilled video row is cut short")
             }
             row.video = StoredVideo(frames: frames, frameRate: frameRate == 0 ? nil : frameRate, duration: duration == 0 ? nil : duration)
+            offset += 20 + count * StoredVideo.frameRecordSize
+        }
+        if flags & hasTMK != 0 {
+            do {
+                row.tmk = try TMKFile.features(from: Array(bytes[offset..<(offset + TMKFile.byteCount)]))
+            } catch {
+                throw BuildError.internal("a spilled TMK is damaged: \(error)")
+            }
         }
         return row
     }

@@ -11,7 +11,9 @@ struct LinkKey: ExternalSortKey {
     static let pdqKind: UInt8 = 3
     /// A video's frames, for a video row with no digest (`StoredVideo.linkKey`).
     static let videoKind: UInt8 = 4
-    static let kindCount = 5
+    /// A TMK+PDQF, for a video row with neither digest nor frames (`TMKFeatures.linkKey`).
+    static let tmkKind: UInt8 = 5
+    static let kindCount = 6
 
     /// Bytes of a key's value in hex ids: a digest's width, 32 for PDQ and video keys.
     static func valueWidth(_ code: UInt8) -> Int {
@@ -32,7 +34,8 @@ struct LinkKey: ExternalSortKey {
         case 1: "sha1"
         case 2: "md5"
         case 3: "pdq"
-        default: "vpdq"
+        case 4: "vpdq"
+        default: "tmk"
         }
     }
 

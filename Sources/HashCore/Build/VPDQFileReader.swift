@@ -111,3 +111,66 @@ extension Importers {
         return String(name[..<dot])
     }
 }
+
+/// Meta's `.tmk` files: one video's TMK+PDQF each (`TMKFile`), named by the file.
+extension Importers {
+    /// Reads a `.tmk` file as one row; its bytes (for the manifest's digest).
+    static func readTMK(path: String, defaults: RowDefaults, _ body: (Result<ListRow, RowError>) throws -> Void) throws -> [UInt8] {
+        let bytes = try tmkBytes(path: path)
+        var row = ListRow()
+        row.id = videoName(path: path)
+        do {
+            row.tmk = try TMKFile.features(from: bytes)
+        } catch {
+            try body(.failure(RowError(file: path, line: nil, reason: error.description)))
+            return bytes
+        }
+        try ListReader.finish(&row, line: 1, path: path, defaults: defaults, body)
+        return bytes
+    }
+
+    /// A file's bytes, refused unread when it is larger than a `.tmk` can be.
+    static func tmkBytes(path: String) throws(InputError) -> [UInt8] {
+        do {
+            guard let bytes = try Fingerprinter.contents(ofPath: path, limit: TMKFile.byteCount) else {
+                throw InputError(file: path, reason: "larger than a .tmk file (\(TMKFile.byteCount) bytes)")
+            }
+            return bytes
+        } catch let error as InputError {
+            throw error
+        } catch {
+            throw InputError(file: path, reason: "\(error)")
+        }
+    }
+
+    /// A list's `tmk` field: `{"file": PATH}` (as `hashdb hash --tmk` writes it; a relative path
+    /// is taken from the list's folder) or the `.tmk` bytes in base64 (as an export writes them);
+    /// nil for `hashdb hash`'s record of a TMK that could not be computed (the row keeps its
+    /// digests and frames).
+    static func tmk(field: Any, listPath: String) throws(RowFieldError) -> TMKFeatures? {
+        let bytes: [UInt8]
+        if let text = field as? String {
+            guard text.utf8.count <= TMKFile.byteCount * 4 / 3 + 4, let data = Data(base64Encoded: text) else {
+                throw RowFieldError("tmk: not the base64 of a .tmk file")
+            }
+            bytes = [UInt8](data)
+        } else if let object = field as? [String: Any], let file = object["file"] as? String {
+            let path = file.hasPrefix("/") ? file : ((listPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
+            let resolved = FileManager.default.fileExists(atPath: path) ? path : file
+            do {
+                bytes = try tmkBytes(path: resolved)
+            } catch {
+                throw RowFieldError("tmk: \(error.reason)")
+            }
+        } else if let object = field as? [String: Any], object["error"] != nil {
+            return nil
+        } else {
+            throw RowFieldError("tmk: not {\"file\": PATH} or the base64 of a .tmk file")
+        }
+        do {
+            return try TMKFile.features(from: bytes)
+        } catch {
+            throw RowFieldError("tmk: \(error.description)")
+        }
+    }
+}

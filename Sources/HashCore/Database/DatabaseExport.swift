@@ -5,8 +5,8 @@
 public enum DatabaseExport {
     public static func writeLines(of database: HashDatabase, format: ListWriter.Format, workDirectory: String,
                                   memoryBudget: Int = 256 << 20, _ write: (String) throws -> Void) throws {
-        if format == .csv, database.videoCount > 0 {
-            throw InputError(file: database.path, reason: "holds \(database.videoCount) videos, whose frames CSV cannot carry: export it with --format jsonl")
+        if format == .csv, database.videoCount > 0 || database.tmkCount > 0 {
+            throw InputError(file: database.path, reason: "holds videos (\(database.videoCount) with frames, \(database.tmkCount) with TMKs), which CSV cannot carry: export it with --format jsonl")
         }
         if let header = ListWriter.header(format) { try write(header) }
         if let manifest = database.manifest {

@@ -15,6 +15,8 @@ public struct ExportedEntry: Sendable, Equatable {
     public var added: Int64?
     /// A video entry's frames (its frame hashes are then not listed in `pdqs`).
     public var video: StoredVideo?
+    /// Its TMK+PDQF.
+    public var tmk: TMKFeatures?
 
     public struct PDQHashWithQuality: Sendable, Equatable {
         public var hash: PDQHash
@@ -36,6 +38,7 @@ public struct ExportedEntry: Sendable, Equatable {
             first.quality = pdq.quality
         }
         first.video = video
+        first.tmk = tmk
         var rows = [first]
         func linkedRow() -> ListRow {
             var row = ListRow(categories: categories, sources: sources, added: added)
@@ -43,6 +46,8 @@ public struct ExportedEntry: Sendable, Equatable {
                 row.setDigest(digest)
             } else if let video {
                 row.video = video  // a video with no digest is linked by its frames
+            } else if let tmk {
+                row.tmk = tmk  // or, with no frames, by its TMK
             } else {
                 row.pdq = first.pdq
             }
@@ -109,16 +114,25 @@ extension HashDatabase {
                 entry.video = video
                 entry.pdqs = []  // its frames'
             }
-            guard !entry.digests.isEmpty || !entry.pdqs.isEmpty || entry.video != nil else {
+            entry.tmk = try tmk(ofEntry: entry.index)
+            guard !entry.digests.isEmpty || !entry.pdqs.isEmpty || entry.video != nil || entry.tmk != nil else {
                 throw DatabaseError.corrupt(path: path, detail: "entry \(entry.index) has no digest or PDQ hash")
             }
             try body(entry)
+        }
+        // Entries with no key at all (a video known by its TMK alone) have nothing in the sort.
+        func emitKeyless(upTo end: Int) throws {
+            while nextEntry < end {
+                try emit(try exportedEntry(nextEntry))
+                nextEntry += 1
+            }
         }
         try sorter.forEachSorted { key, _ in
             let entryIndex = Int(key >> 32)
             let position = Int(key & 0xFFFF_FFFF)
             if current?.index != entryIndex {
                 if let done = current { try emit(done) }
+                try emitKeyless(upTo: entryIndex)
                 guard entryIndex == nextEntry else {
                     throw DatabaseError.corrupt(path: path, detail: "entry \(nextEntry) has no digest or PDQ hash")
                 }
@@ -136,6 +150,7 @@ extension HashDatabase {
             }
         }
         if let done = current { try emit(done) }
+        try emitKeyless(upTo: entryCount)
         guard nextEntry == entryCount else {
             throw DatabaseError.corrupt(path: path, detail: "entry \(nextEntry) has no digest or PDQ hash")
         }

@@ -6,7 +6,8 @@ enum DatabaseFormat {
     /// 6, 64, 65) and the generated-id entry flag. Older 1.x readers ignore the index and
     /// tombstones, and refuse allowlists (they change answers). 1.3 added videos (section
     /// 34, required: a reader that ignored it would take frames for images) and entry flag bit 1.
-    static let minorVersion: UInt16 = 3
+    /// 1.4 added TMK+PDQF features (section 35, required) and entry flag bit 2.
+    static let minorVersion: UInt16 = 4
     static let headerSize = 128
     static let sectionRecordSize = 32
     static let sectionAlignment = 64
@@ -30,6 +31,8 @@ enum DatabaseFormat {
     static let generatedIDFlag: UInt32 = 1
     /// Entry flag (1.3): the entry is a video, with frames in section 34.
     static let videoFlag: UInt32 = 2
+    /// Entry flag (1.4): the entry carries a TMK+PDQF, in section 35.
+    static let tmkFlag: UInt32 = 4
 
     /// Prefix bits of a digest directory for `count` keys: 8 to 16 keys a bucket.
     static func prefixBits(forKeyCount count: Int) -> Int {
@@ -63,6 +66,7 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
     case pdqTable = 32
     case nearIndex = 33
     case videos = 34
+    case tmk = 35
     case manifest = 48
     case tombstones = 64
     case allowlist = 65
@@ -77,7 +81,7 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
     /// Sections every file has; the others are there when they have content.
     var isAlwaysPresent: Bool {
         switch self {
-        case .manifest, .nearIndex, .tombstones, .annotationStrings, .allowlist, .videos: false
+        case .manifest, .nearIndex, .tombstones, .annotationStrings, .allowlist, .videos, .tmk: false
         default: true
         }
     }
@@ -98,6 +102,7 @@ enum SectionKind: UInt32, CaseIterable, Sendable {
         case .pdqTable: "PDQ table"
         case .nearIndex: "PDQ near index"
         case .videos: "videos"
+        case .tmk: "TMK features"
         case .manifest: "build manifest"
         }
     }

@@ -23,6 +23,8 @@ public struct HashDatabase: Sendable {
     let allowTable: AnnotationTable
     /// The video entries and their frames (empty before format 1.3).
     let videos: VideoTable
+    /// The entries' TMK+PDQF features (empty before format 1.4).
+    let tmk: TMKTable
     let labelCountCache = OnceCache<LabelCounts>()
 
     public var hasNearIndex: Bool { near != nil }
@@ -35,6 +37,16 @@ public struct HashDatabase: Sendable {
     public var entryCount: Int { entries.count }
     public var videoCount: Int { videos.count }
     public var videoFrameCount: Int { videos.frameCount }
+    public var tmkCount: Int { tmk.count }
+
+    /// Entry `index`'s TMK+PDQF, when it carries one.
+    public func tmk(ofEntry index: Int) throws(DatabaseError) -> TMKFeatures? {
+        guard try entryRecord(index).hasTMK else { return nil }
+        guard let position = tmk.position(ofEntry: index) else {
+            throw .corrupt(path: path, detail: "entry \(index) carries a TMK that is not in the TMK section")
+        }
+        return tmk.features(at: position)
+    }
 
     /// Entry `index`'s video, when it is one.
     public func video(ofEntry index: Int) throws(DatabaseError) -> StoredVideo? {
@@ -207,6 +219,8 @@ public struct HashDatabase: Sendable {
         let entryCount = entries.count
         videos = views[.videos] == nil ? .empty
             : try build(.videos) { (view, count) throws(SectionError) in try VideoTable(view, expectedCount: count, entryCount: entryCount) }
+        tmk = views[.tmk] == nil ? .empty
+            : try build(.tmk) { (view, count) throws(SectionError) in try TMKTable(view, expectedCount: count, entryCount: entryCount) }
         if let (view, count) = views[.manifest] {
             // FORMAT.md: UTF-8 JSON, its item count its length; it is shown to users as JSON.
             guard count == view.count, let text = String(validating: view.bytes(0, view.count), as: UTF8.self),

@@ -16,6 +16,9 @@ public enum MatchRecord {
         if let video = query.video {
             json.member("frames", video.frames.count)
         }
+        if let tmk = query.tmk {
+            json.member("tmk_frames", Int(tmk.frameCount))
+        }
         json.endObject()
     }
 
@@ -90,6 +93,8 @@ public enum MatchRecord {
             case .frame:
                 let side = match.video?.side == .query ? "the query video" : "the stored video"
                 how = "PDQ distance \(match.distance) to \(match.video?.frameCount ?? 0) frames of \(side)"
+            case .tmk:
+                how = String(format: "TMK+PDQF, level 1 %.4f, level 2 %.4f", match.video?.level1 ?? 0, match.video?.level2 ?? 0)
             case .sha256, .sha1, .md5: how = "\(match.kind.rawValue) exact"
             }
             lines.append("matched \(match.entry.id) by \(how): categories \(match.entry.categories.joined(separator: ";")), sources \(match.entry.sources.joined(separator: ";"))")
@@ -117,6 +122,10 @@ public enum MatchRecord {
 
     /// vPDQ percentages, or the frames an image was found in, and the time ranges of both sides.
     static func writeVideoMatch(_ video: VideoMatch, into json: inout JSONWriter) {
+        if let level1 = video.level1, let level2 = video.level2 {
+            json.member("level1", decimal: String(format: "%.6f", level1))
+            json.member("level2", decimal: String(format: "%.6f", level2))
+        }
         if let percent = video.queryPercent {
             json.member("query_percent", decimal: String(format: "%.2f", percent))
         }

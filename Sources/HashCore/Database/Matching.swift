@@ -8,18 +8,22 @@ public struct QueryHashes: Sendable, Equatable {
     public var dihedral: [PDQHash]
     /// A video's vPDQ frames (a query is an image or a video).
     public var video: StoredVideo?
+    /// A video's TMK+PDQF.
+    public var tmk: TMKFeatures?
 
-    public init(digests: [Digest] = [], pdq: PDQHash? = nil, quality: Int? = nil, dihedral: [PDQHash] = [], video: StoredVideo? = nil) {
+    public init(digests: [Digest] = [], pdq: PDQHash? = nil, quality: Int? = nil, dihedral: [PDQHash] = [], video: StoredVideo? = nil,
+                tmk: TMKFeatures? = nil) {
         self.digests = digests
         self.pdq = pdq
         self.quality = quality
         self.dihedral = dihedral
         self.video = video
+        self.tmk = tmk
     }
 
-    /// What a list row asks about: its digests, and its PDQ hash or video frames.
+    /// What a list row asks about: its digests, and its PDQ hash or video frames and TMK.
     public init(_ row: ListRow) {
-        self.init(digests: row.digests, pdq: row.pdq, quality: row.quality, video: row.video)
+        self.init(digests: row.digests, pdq: row.pdq, quality: row.quality, video: row.video, tmk: row.tmk)
     }
 
     /// The hashes of a fingerprinted file.
@@ -32,6 +36,9 @@ public struct QueryHashes: Sendable, Equatable {
         }
         if case .success(let video)? = fingerprint.video {
             self.video = StoredVideo(video)
+        }
+        if case .success(let tmk)? = fingerprint.tmk {
+            self.tmk = tmk
         }
     }
 }
@@ -58,6 +65,10 @@ public struct MatchOptions: Sendable, Equatable {
     /// …and at least this percentage of the stored video's lie within `threshold` of one of its
     /// (python-threatexchange's vPDQ rule: 80 and 0).
     public var videoComparedPercent: Double
+    /// A video's TMK+PDQF matches a stored one when the level-1 score (cosine of the pure
+    /// averages) and then the level-2 score reach these (Meta's 0.7 and 0.7).
+    public var tmkLevel1: Float = TMK.level1Threshold
+    public var tmkLevel2: Float = TMK.level2Threshold
 
     public init(threshold: Int = PDQ.matchThreshold, dihedral: Bool = false, minQuality: Int = PDQ.qualityThreshold,
                 categories: Set<String> = [], sources: Set<String> = [], explain: Bool = false, maxMatches: Int? = nil,
@@ -81,6 +92,8 @@ public enum MatchKind: String, Sendable, Codable, CaseIterable {
     /// An image among a video's frames: a stored image in the query video, or the query image
     /// in a stored video (`Match.video` has the frames).
     case frame
+    /// A video like a stored video by TMK+PDQF (`Match.video` has both scores).
+    case tmk
 
     init(_ kind: DigestKind) {
         switch kind {
@@ -165,6 +178,12 @@ extension HashDatabase {
             matches.append(Match(entry: entry, kind: MatchKind(kind), distance: 0, transform: .original))
         }
         var nearSkipped: String?
+        if let tmk = query.tmk {
+            for match in try tmkMatches(tmk, options: options, excluding: seen) {
+                seen.insert(match.entry.index)
+                matches.append(match)
+            }
+        }
         if let video = query.video {
             let (near, videoSuppressed) = try videoMatches(video, options: options, excluding: seen)
             suppressed += videoSuppressed

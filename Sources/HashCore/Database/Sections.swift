@@ -78,6 +78,8 @@ struct EntryTable: Sendable {
         var hasGeneratedID: Bool { flags & DatabaseFormat.generatedIDFlag != 0 }
         /// The entry is a video (its frames are in section 34).
         var isVideo: Bool { flags & DatabaseFormat.videoFlag != 0 }
+        /// The entry carries a TMK+PDQF (section 35).
+        var hasTMK: Bool { flags & DatabaseFormat.tmkFlag != 0 }
     }
 
     init(_ section: RawView, expectedCount: Int) throws(SectionError) {

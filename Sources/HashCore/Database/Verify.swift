@@ -37,7 +37,7 @@ extension HashDatabase {
         var pages = PageReleaser([self])
         if !checksumMatches(), problems.add(Self.checksumProblem) { return problems.found }
         let checks: [(inout VerifyProblems, inout PageReleaser, Int) -> Void] = [
-            checkLabels, checkEntries, checkIDIndex, checkDigestIndexes, checkPDQTable, checkNearIndex, checkVideos, checkAnnotations,
+            checkLabels, checkEntries, checkIDIndex, checkDigestIndexes, checkPDQTable, checkNearIndex, checkVideos, checkTMK, checkAnnotations,
         ]
         for check in checks {
             check(&problems, &pages, memoryBudget)
@@ -221,6 +221,28 @@ extension HashDatabase {
         }
         if position != videos.count, problems.add("the videos section holds \(videos.count) videos, \(position) entries are flagged videos") { return }
         if nextFrame != videos.frameCount, problems.add("the videos section holds \(videos.frameCount) frames, its videos use \(nextFrame)") { return }
+    }
+
+    /// TMKs: one record for each entry flagged as carrying one, in entry order, with finite
+    /// features and the norm its pure average has.
+    private func checkTMK(_ problems: inout VerifyProblems, _ pages: inout PageReleaser, _ memoryBudget: Int) {
+        var position = 0
+        for index in 0..<entries.count {
+            guard let record = entries.record(index), record.hasTMK else { continue }
+            pages.didRead()
+            guard position < tmk.count, tmk.entry(position) == index else {
+                if problems.add("entry \(index) is flagged as carrying a TMK but is not TMK \(position) of its section") { return }
+                continue
+            }
+            let features = tmk.features(at: position)
+            let norm = features.pureAverage.withUnsafeBufferPointer { TMKFeatures.l2Norm($0.baseAddress!, count: $0.count) }
+            if features.frameCount < 0 || !features.pureAverage.allSatisfy(\.isFinite) || !features.cosines.allSatisfy(\.isFinite)
+                || !features.sines.allSatisfy(\.isFinite) || norm.bitPattern != tmk.pureNorm(position).bitPattern {
+                if problems.add("TMK \(position) (entry \(index)): a negative frame count, a value that is not finite, or a wrong norm") { return }
+            }
+            position += 1
+        }
+        if position != tmk.count, problems.add("the TMK section holds \(tmk.count) TMKs, \(position) entries are flagged as carrying one") { return }
     }
 
     /// Near index: every distinct PDQ hash listed once in each table, under its own substring.

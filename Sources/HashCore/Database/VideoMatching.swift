@@ -38,6 +38,14 @@ public struct VideoMatch: Sendable, Equatable {
     public var frames: [Frame] = []
     /// How many frames matched (`frames` may list fewer).
     public var frameCount = 0
+    /// For `tmk` matches: TMK's level-1 and level-2 scores.
+    public var level1: Float?
+    public var level2: Float?
+
+    init(level1: Float, level2: Float) {
+        self.level1 = level1
+        self.level2 = level2
+    }
 
     init(side: Side, frames: [Frame]) {
         self.side = side

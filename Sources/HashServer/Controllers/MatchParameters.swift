@@ -11,6 +11,8 @@ enum MatchParameters {
                                    minQuality: max(PDQ.qualityThreshold, limits.minQualityFloor),
                                    maxMatches: limits.maxMatchesPerItem,
                                    videoQueryPercent: max(VPDQ.queryMatchPercent, limits.minVideoQueryPercent))
+        options.tmkLevel1 = max(TMK.level1Threshold, limits.minTMKLevel1)
+        options.tmkLevel2 = max(TMK.level2Threshold, limits.minTMKLevel2)
         if let text = parameters.get("threshold") {
             guard let value = Int(text), (0...256).contains(value) else {
                 throw .badRequest("bad_parameter", "threshold must be a whole number from 0 to 256, not '\(text.prefix(40))'")
@@ -51,6 +53,17 @@ enum MatchParameters {
                 throw .badRequest("bad_parameter", "video_compared_percent must be a number from 0 to 100, not '\(text.prefix(40))'")
             }
             options.videoComparedPercent = value
+        }
+        for (name, floor, apply) in [("tmk_level1", limits.minTMKLevel1, { (value: Float, options: inout MatchOptions) in options.tmkLevel1 = value }),
+                                     ("tmk_level2", limits.minTMKLevel2, { (value: Float, options: inout MatchOptions) in options.tmkLevel2 = value })] {
+            guard let text = parameters.get(name) else { continue }
+            guard let value = Float(text), value.isFinite, (-1...1).contains(value) else {
+                throw .badRequest("bad_parameter", "\(name) must be a number from -1 to 1, not '\(text.prefix(40))'")
+            }
+            guard value >= floor else {
+                throw .badRequest("\(name)_too_low", "\(name) may be no lower than \(floor) on this service, not \(value)")
+            }
+            apply(value, &options)
         }
         options.categories = Set(parameters.getAll("category"))
         options.sources = Set(parameters.getAll("source"))

@@ -214,7 +214,8 @@ struct ScreeningController {
         let fingerprint: Fingerprint
         do {
             fingerprint = try await Deadline.run(deadline, timeout: limits.requestTimeout) { [hashing] in
-                try await hashing.fingerprint(bytes, dihedral: options.dihedral, deadline: deadline, memoryWait: limits.maxMemoryWait)
+                try await hashing.fingerprint(bytes, dihedral: options.dihedral, tmk: database.tmkCount > 0, deadline: deadline,
+                                              memoryWait: limits.maxMemoryWait)
             }
         } catch is PixelMemoryExhausted {
             metrics.queryFailed(code: APIError.busy.code)

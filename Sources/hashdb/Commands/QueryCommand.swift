@@ -88,6 +88,18 @@ struct QueryCommand: ParsableCommand {
 
     @OptionGroup(title: "Videos") var videoOptions: VideoOptions
 
+    @Flag(help: "Also compute query videos' TMK+PDQF (through the ffmpeg program) and match them against the database's TMKs.")
+    var tmk = false
+
+    @Option(help: ArgumentHelp("TMK level-1 score (cosine of the pure averages) a stored video must reach to be scored at level 2.", valueName: "score"))
+    var tmkLevel1: Float = TMK.level1Threshold
+
+    @Option(help: ArgumentHelp("TMK level-2 score that is a match.", valueName: "score"))
+    var tmkLevel2: Float = TMK.level2Threshold
+
+    @Option(help: ArgumentHelp("The ffmpeg program TMK takes its frames from.", valueName: "path"))
+    var ffmpeg: String = TMKFrameSource.defaultProgram
+
     @Flag(help: "Report on standard error how many queries were answered and how fast (from the first to the last answer, in this process).")
     var stats = false
 
@@ -103,6 +115,9 @@ struct QueryCommand: ParsableCommand {
     func validate() throws {
         guard !paths.isEmpty || !hashes.isEmpty || !lists.isEmpty else {
             throw ValidationError("give images or videos, --hash values, --list files, or - to read queries from standard input")
+        }
+        guard (-1...1).contains(tmkLevel1), (-1...1).contains(tmkLevel2) else {
+            throw ValidationError("--tmk-level1 and --tmk-level2 must be from -1 to 1")
         }
         guard (0...100).contains(videoQueryPercent), (0...100).contains(videoComparedPercent) else {
             throw ValidationError("--video-query-percent and --video-compared-percent must be from 0 to 100")
@@ -128,9 +143,11 @@ struct QueryCommand: ParsableCommand {
             StandardError.line("hashdb query: \(error)")
             throw ExitCode(2)
         }
-        let options = MatchOptions(threshold: threshold, dihedral: dihedral, minQuality: minQuality,
+        var options = MatchOptions(threshold: threshold, dihedral: dihedral, minQuality: minQuality,
                                    categories: Set(category), sources: Set(source), explain: explain, maxMatches: maxMatches,
                                    videoQueryPercent: videoQueryPercent, videoComparedPercent: videoComparedPercent)
+        options.tmkLevel1 = tmkLevel1
+        options.tmkLevel2 = tmkLevel2
         let output = StandardOutput()
         if format == .tsv {
             output.writeLine(QueryRecord.tsvHeader)
@@ -185,10 +202,13 @@ struct QueryCommand: ParsableCommand {
         let wantsDihedral = dihedral
         let videoOptions = self.videoOptions
         let maxPixels = limitOptions.maxPixels
+        let tmkSource = tmk ? TMKFrameSource(program: ffmpeg, limits: videoOptions.hasher(maxPixels: maxPixels).limits) : nil
         // Lines of standard input that are hashes are answered in place; the rest are paths.
         OrderedParallelMap<QueryItem, Result<QueryHashes, QueryFailure>>(jobs: jobs.count).run(
             QueryItems(arguments: paths),
-            makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral, videoHasher: videoOptions.hasher(maxPixels: maxPixels)) },
+            makeWorker: {
+                Fingerprinter(decoder: decoder, dihedral: wantsDihedral, videoHasher: videoOptions.hasher(maxPixels: maxPixels), tmkSource: tmkSource)
+            },
             transform: { (fingerprinter: inout Fingerprinter, item: QueryItem) -> Result<QueryHashes, QueryFailure> in
                 switch item {
                 case .hash(let text):

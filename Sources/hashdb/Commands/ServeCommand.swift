@@ -83,6 +83,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Lowest video_query_percent a request may ask for (0–100); below it is refused with 400.", valueName: "percent"))
     var minVideoQueryPercent = ServiceLimits().minVideoQueryPercent
 
+    @Option(help: ArgumentHelp("Lowest TMK level-1 threshold (tmk_level1) a request may ask for.", valueName: "score"))
+    var minTMKLevel1 = ServiceLimits().minTMKLevel1
+
+    @Option(help: ArgumentHelp("Lowest TMK level-2 threshold (tmk_level2) a request may ask for.", valueName: "score"))
+    var minTMKLevel2 = ServiceLimits().minTMKLevel2
+
+    @Option(help: ArgumentHelp("The ffmpeg program uploads' TMK+PDQF is computed with (when the database holds TMKs).", valueName: "path"))
+    var ffmpeg = ServiceLimits().ffmpeg
+
     @Option(help: ArgumentHelp("Most images in one /v1/check/batch request.", valueName: "n"))
     var maxBatch = ServiceLimits().maxBatchItems
 
@@ -132,6 +141,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--max-video-body-size, --max-video-duration, --max-video-frames and --video-time-budget must be positive")
         }
         guard (0...100).contains(minVideoQueryPercent) else { throw ValidationError("--min-video-query-percent must be from 0 to 100") }
+        guard (-1...1).contains(minTMKLevel1), (-1...1).contains(minTMKLevel2) else {
+            throw ValidationError("--min-tmk-level1 and --min-tmk-level2 must be from -1 to 1")
+        }
         guard reloadInterval >= 0 else { throw ValidationError("--reload-interval must be 0 or more") }
         if let hashingThreads, hashingThreads < 1 { throw ValidationError("--hashing-threads must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -171,6 +183,9 @@ struct ServeCommand: AsyncParsableCommand {
         settings.limits.video.timeBudget = .milliseconds(Int64(videoTimeBudget * 1000))
         settings.limits.video.maxPixels = min(settings.limits.video.maxPixels, limitOptions.maxPixels)
         settings.limits.minVideoQueryPercent = minVideoQueryPercent
+        settings.limits.minTMKLevel1 = minTMKLevel1
+        settings.limits.minTMKLevel2 = minTMKLevel2
+        settings.limits.ffmpeg = ffmpeg
         settings.reloadPollInterval = reloadInterval > 0 ? .milliseconds(Int(reloadInterval * 1000)) : nil
         do {
             if let keys {

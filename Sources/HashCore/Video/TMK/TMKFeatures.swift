@@ -172,8 +172,15 @@ public struct TMKFeatures: Sendable, Equatable {
 
     /// Level 2: the best time-shifted match of the cosine and sine features over every offset of
     /// every period, normalised so that a video scores 1 against itself (`self` is the needle).
-    @_optimize(speed)
     public func level2Score(_ other: TMKFeatures) -> Float {
+        other.cosines.withUnsafeBufferPointer { cosB in
+            other.sines.withUnsafeBufferPointer { sinB in level2Score(cosines: cosB.baseAddress!, sines: sinB.baseAddress!) }
+        }
+    }
+
+    /// Level 2 against features held elsewhere (a database's, in place).
+    @_optimize(speed)
+    func level2Score(cosines cosB: UnsafePointer<Float>, sines sinB: UnsafePointer<Float>) -> Float {
         let dimension = TMK.featureDimension
         let m = Self.coefficientCount
         var products = [Float](repeating: 0, count: 4 * m)  // cc, ss, sc, cs for one period
@@ -181,16 +188,12 @@ public struct TMKFeatures: Sendable, Equatable {
         for (i, period) in TMK.periods.enumerated() {
             cosines.withUnsafeBufferPointer { cosA in
                 sines.withUnsafeBufferPointer { sinA in
-                    other.cosines.withUnsafeBufferPointer { cosB in
-                        other.sines.withUnsafeBufferPointer { sinB in
-                            for j in 0..<m {
-                                let offset = (i * m + j) * dimension
-                                products[j] = Self.dot(cosA.baseAddress! + offset, cosB.baseAddress! + offset, count: dimension)
-                                products[m + j] = Self.dot(sinA.baseAddress! + offset, sinB.baseAddress! + offset, count: dimension)
-                                products[2 * m + j] = Self.dot(sinA.baseAddress! + offset, cosB.baseAddress! + offset, count: dimension)
-                                products[3 * m + j] = Self.dot(cosA.baseAddress! + offset, sinB.baseAddress! + offset, count: dimension)
-                            }
-                        }
+                    for j in 0..<m {
+                        let offset = (i * m + j) * dimension
+                        products[j] = Self.dot(cosA.baseAddress! + offset, cosB + offset, count: dimension)
+                        products[m + j] = Self.dot(sinA.baseAddress! + offset, sinB + offset, count: dimension)
+                        products[2 * m + j] = Self.dot(sinA.baseAddress! + offset, cosB + offset, count: dimension)
+                        products[3 * m + j] = Self.dot(cosA.baseAddress! + offset, sinB + offset, count: dimension)
                     }
                 }
             }

@@ -22,10 +22,13 @@ public enum TMKFile {
             bytes.u32(UInt32(bitPattern: value))
         }
         for period in TMK.periods { bytes.u32(UInt32(bitPattern: period)) }
+        var result = bytes.bytes
+        result.reserveCapacity(byteCount)
+        // Little-endian floats, as the platforms hashdb runs on hold them.
         for values in [TMK.fourierCoefficients, features.pureAverage, features.cosines, features.sines] {
-            for value in values { bytes.u32(value.bitPattern) }
+            values.withUnsafeBytes { result.append(contentsOf: $0) }
         }
-        return bytes.bytes
+        return result
     }
 
     /// Reads a file's bytes; refuses anything but TMK+PDQF with 15 frames a second, Poullot's
@@ -37,7 +40,12 @@ public enum TMKFile {
             Int32(bitPattern: UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24)
         }
         func floats(_ offset: Int, _ count: Int) -> [Float] {
-            (0..<count).map { Float(bitPattern: UInt32(bitPattern: int32(offset + 4 * $0))) }
+            [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                bytes.withUnsafeBytes { source in
+                    UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: source.baseAddress! + offset, byteCount: count * 4)
+                }
+                initialized = count
+            }
         }
         guard int32(12) == Int32(TMK.framesPerSecond), int32(16) == Int32(TMK.periods.count),
             int32(20) == Int32(TMK.fourierCoefficients.count), int32(24) == Int32(TMK.featureDimension)
@@ -57,5 +65,21 @@ public enum TMKFile {
             throw FormatError(reason: "a value that is not a finite number")
         }
         return TMKFeatures(frameCount: frameCount, pureAverage: pure, cosines: cosines, sines: sines)
+    }
+}
+
+extension TMKFeatures {
+    /// What links list rows of a video that carry only its TMK (no digest, no frames): the
+    /// SHA-256 of its `.tmk` bytes; its made-up id is `tmk:` and this value in hex.
+    var linkKey: Bytes32 {
+        let digest = SHA256Stream()
+        TMKFile.bytes(of: self).withUnsafeBytes { digest.update($0) }
+        return digest.finish()
+    }
+
+    /// Of several TMKs for one entry, the one kept: the most frames, then the smallest file by bytes.
+    static func preferred(_ a: TMKFeatures, over b: TMKFeatures) -> Bool {
+        if a.frameCount != b.frameCount { return a.frameCount > b.frameCount }
+        return TMKFile.bytes(of: a).lexicographicallyPrecedes(TMKFile.bytes(of: b))
     }
 }

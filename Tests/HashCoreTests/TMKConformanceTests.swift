@@ -121,3 +121,22 @@ import TestSupport
         #expect(throws: TMKFile.FormatError.self) { try TMKFile.features(from: bytes) }
     }
 }
+
+/// `hashdb scan --tmk`: videos cluster by their TMKs (here with vPDQ's frames all below the
+/// quality floor, so that only TMK can link them).
+@Suite struct TMKScanTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: TMKFrameSource.defaultProgram), "the ffmpeg program is not installed"))
+    func videosClusterByTMK() throws {
+        let (directory, paths) = try VideoScanTests.folder()
+        var options = ScanFolder.options()
+        options.dihedral = false
+        options.minQuality = 101
+        let plain = try DuplicateScanner(options: options).scan([paths["pattern.mp4"]!, paths["pattern-small.webm"]!])
+        #expect(plain.clusters.count == 2, "no vPDQ link at this quality floor")
+        options.tmkSource = TMKFrameSource()
+        let linked = try DuplicateScanner(options: options).scan([paths["pattern.mp4"]!, paths["pattern-small.webm"]!])
+        #expect(linked.clusters.count == 1)
+        #expect(linked.records.allSatisfy { $0.tmk != nil })
+        _ = directory
+    }
+}

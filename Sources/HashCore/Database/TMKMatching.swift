@@ -18,6 +18,10 @@ extension HashDatabase {
     }
 
     /// Positions of the stored TMKs whose level-1 score is at least `threshold`, with it.
+    ///
+    /// Eight stored vectors at a time, one a SIMD lane: each lane sums its own products in index
+    /// order, as TMK's scalar loop does, so the scores are TMK's exactly; the lanes only keep
+    /// eight additions in flight instead of one.
     @_optimize(speed)
     func tmkLevel1Candidates(_ query: TMKFeatures, threshold: Float) -> [(position: Int, level1: Float)] {
         query.pureAverage.withUnsafeBufferPointer { needle in
@@ -25,11 +29,29 @@ extension HashDatabase {
             let queryNorm = TMKFeatures.l2Norm(needle.baseAddress!, count: dimension)
             guard queryNorm > 0 else { return [] }
             var found: [(Int, Float)] = []
-            for position in 0..<tmk.count {
+            func consider(_ position: Int, dot: Float) {
                 let storedNorm = tmk.pureNorm(position)
-                guard storedNorm > 0 else { continue }
-                let score = TMKFeatures.dot(needle.baseAddress!, tmk.pureAverage(position), count: dimension) / (queryNorm * storedNorm)
+                guard storedNorm > 0 else { return }
+                let score = dot / (queryNorm * storedNorm)
                 if score >= threshold { found.append((position, score)) }
+            }
+            let lanes = 8
+            var position = 0
+            while position + lanes <= tmk.count {
+                var vectors: [UnsafePointer<Float>] = []
+                for lane in 0..<lanes { vectors.append(tmk.pureAverage(position + lane)) }
+                var sums = SIMD8<Float>.zero
+                for k in 0..<dimension {
+                    let stored = SIMD8<Float>(vectors[0][k], vectors[1][k], vectors[2][k], vectors[3][k],
+                                              vectors[4][k], vectors[5][k], vectors[6][k], vectors[7][k])
+                    sums = sums + SIMD8<Float>(repeating: needle[k]) * stored
+                }
+                for lane in 0..<lanes { consider(position + lane, dot: sums[lane]) }
+                position += lanes
+            }
+            while position < tmk.count {
+                consider(position, dot: TMKFeatures.dot(needle.baseAddress!, tmk.pureAverage(position), count: dimension))
+                position += 1
             }
             return found
         }

@@ -17,6 +17,9 @@ public final class DuplicateScanner {
         public var decoder = ImageDecoder()
         /// Hashes videos (vPDQ); nil: videos get their digests only.
         public var videoHasher: (@Sendable () -> VPDQHasher)? = { VPDQHasher() }
+        /// Also computes videos' TMK+PDQF (through the ffmpeg program): videos cluster when
+        /// their TMKs match (level 1, then level 2, at TMK's thresholds) too.
+        public var tmkSource: TMKFrameSource?
         /// The state file that makes the scan resumable and incremental.
         public var statePath: String?
         public init() {}
@@ -49,6 +52,7 @@ public final class DuplicateScanner {
         let wantsDihedral = options.dihedral
         let decoder = options.decoder
         let makeVideoHasher = options.videoHasher
+        let tmkSource = options.tmkSource
         // Files whose size and modification time match the state are taken from it unread.
         // The state file may lie inside a scanned folder: it is not one of the items.
         let stateFile = options.statePath.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -63,6 +67,7 @@ public final class DuplicateScanner {
                 !wantsDihedral || earlier.pdq == nil || earlier.dihedral.count == DihedralTransform.allCases.count,
                 // A video hashed without its frames' variants is hashed again for a dihedral scan.
                 !wantsDihedral || earlier.video == nil,
+                tmkSource == nil || earlier.video == nil,
                 // A video a scan before videos were hashed recorded as "not an image" is hashed now.
                 makeVideoHasher == nil || !(earlier.errorCode == "unsupported_format" && earlier.errorMessage?.hasSuffix(" video") == true)
             {
@@ -74,7 +79,7 @@ public final class DuplicateScanner {
         var writeFailure: Error?
         OrderedParallelMap<(String, FileIdentity?, ScanRecord?), ScanRecord>(jobs: options.jobs).run(
             walk,
-            makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral, videoHasher: makeVideoHasher?()) },
+            makeWorker: { Fingerprinter(decoder: decoder, dihedral: wantsDihedral, videoHasher: makeVideoHasher?(), tmkSource: tmkSource) },
             transform: { fingerprinter, item in
                 let (path, version, reused) = item
                 if let reused { return reused }
@@ -138,6 +143,16 @@ public final class DuplicateScanner {
                 _ = try builder.write()
                 let database = try HashDatabase.open(path: path)
                 for (a, b) in try nearLinks(eligible, records: records, database: database) { link(a, b) }
+            }
+        }
+
+        // Videos whose TMKs match (every pair's level 1, level 2 where it passes).
+        let withTMK = records.indices.filter { records[$0].tmk != nil }
+        for (position, a) in withTMK.enumerated() {
+            for b in withTMK[(position + 1)...] {
+                let (first, second) = (records[a].tmk!, records[b].tmk!)
+                guard first.level1Score(second) >= TMK.level1Threshold, first.level2Score(second) >= TMK.level2Threshold else { continue }
+                link(a, b)
             }
         }
 

@@ -18,6 +18,9 @@ public struct ScanRecord: Sendable, Equatable {
     public var video: StoredVideo?
     /// A video's container.
     public var videoFormat: VideoFormat?
+    /// A video's TMK+PDQF, when the scan computes them (not kept in the state file: 263 KB a
+    /// video; a scan with TMK hashes reused videos again).
+    public var tmk: TMKFeatures?
 
     public init(path: String, size: Int, modified: Int64) {
         self.path = path
@@ -35,6 +38,7 @@ public struct ScanRecord: Sendable, Equatable {
                 switch outcome {
                 case .success(let hashed):
                     video = StoredVideo(hashed)
+                    tmk = try? fingerprint.tmk?.get()
                     videoFormat = hashed.format
                     width = hashed.width
                     height = hashed.height
@@ -65,7 +69,7 @@ public struct ScanRecord: Sendable, Equatable {
     public var pixels: Int { (width ?? 0) * (height ?? 0) }
 
     public var queryHashes: QueryHashes {
-        QueryHashes(digests: digests?.all ?? [], pdq: pdq, quality: quality, dihedral: dihedral, video: video)
+        QueryHashes(digests: digests?.all ?? [], pdq: pdq, quality: quality, dihedral: dihedral, video: video, tmk: tmk)
     }
 }
 

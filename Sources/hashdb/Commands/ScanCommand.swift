@@ -74,6 +74,12 @@ struct ScanCommand: ParsableCommand {
     @OptionGroup var limitOptions: LimitOptions
     @OptionGroup(title: "Videos") var videoOptions: VideoOptions
 
+    @Flag(help: "Also compute videos' TMK+PDQF (through the ffmpeg program): videos cluster by it too, and are known by the --db databases' TMKs.")
+    var tmk = false
+
+    @Option(help: ArgumentHelp("The ffmpeg program TMK takes its frames from.", valueName: "path"))
+    var ffmpeg: String = TMKFrameSource.defaultProgram
+
     @Argument(help: ArgumentHelp("Files and directories to scan.", valueName: "path"))
     var paths: [String] = []
 
@@ -107,6 +113,7 @@ struct ScanCommand: ParsableCommand {
         let videoOptions = self.videoOptions
         let maxPixels = limitOptions.maxPixels
         options.videoHasher = { videoOptions.hasher(maxPixels: maxPixels) }
+        if tmk { options.tmkSource = TMKFrameSource(program: ffmpeg, limits: videoOptions.hasher(maxPixels: maxPixels).limits) }
         let progressLine = StandardError.isTerminal ? ProgressLine() : nil
         let result: ScanResult
         do {

@@ -143,12 +143,16 @@ extension Importers {
         }
     }
 
-    /// A list's `tmk` field: `{"file": PATH}` (as `hashdb hash --tmk` writes it; a relative path
-    /// is taken from the list's folder) or the `.tmk` bytes in base64 (as an export writes them);
+    /// A list's `tmk` field: `{"features": BASE64, "file": PATH}` as `hashdb hash --tmk` writes it
+    /// (the features when given, else the file; a relative path is taken from the list's
+    /// folder), or the `.tmk` bytes in base64 (as an export writes them);
     /// nil for `hashdb hash`'s record of a TMK that could not be computed (the row keeps its
     /// digests and frames).
     static func tmk(field: Any, listPath: String) throws(RowFieldError) -> TMKFeatures? {
         let bytes: [UInt8]
+        if let object = field as? [String: Any], let text = object["features"] as? String {
+            return try tmk(field: text, listPath: listPath)
+        }
         if let text = field as? String {
             guard text.utf8.count <= TMKFile.byteCount * 4 / 3 + 4, let data = Data(base64Encoded: text) else {
                 throw RowFieldError("tmk: not the base64 of a .tmk file")

@@ -16,6 +16,7 @@ public enum DatabaseRecord {
         json.member("near_index", database.hasNearIndex)
         json.member("videos", database.videoCount)
         json.member("video_frames", database.videoFrameCount)
+        json.member("tmk", database.tmkCount)
         json.key("sections")
         json.beginObject()
         for section in database.sectionSizes { json.member(section.name, section.bytes) }

@@ -133,31 +133,29 @@ struct RowIngest {
         return inputs
     }
 
-    /// Fingerprints images (in parallel) into rows: digests always, PDQ when the image decodes.
+    /// Fingerprints images and videos (in parallel) into rows: digests always, PDQ when an image
+    /// decodes, vPDQ frames when a video does; a `.tmk` file among them is a video's TMK (named by
+    /// the file), not an unknown file.
     mutating func readImages(_ path: String, into builder: DatabaseBuilder) throws {
         let defaults = policy.defaults(for: path)
         let decoder = ImageDecoder(limits: policy.decodeLimits)
+        let videoLimits = VideoLimits(maxPixels: policy.decodeLimits.maxPixels)
         let rowsBefore = rows
         let rejectedBefore = rejected
         var failure: Error?
-        OrderedParallelMap<String, Result<Fingerprint, FileReadError>>(jobs: policy.jobs).run(
+        OrderedParallelMap<String, Result<ListRow, RowError>>(jobs: policy.jobs).run(
             PathWalker(arguments: [path], standardInput: nil),
-            makeWorker: { Fingerprinter(decoder: decoder) },
-            transform: { fingerprinter, file in Result { () throws(FileReadError) in try fingerprinter.fingerprint(path: file) } },
+            makeWorker: { Fingerprinter(decoder: decoder, videoHasher: VPDQHasher(limits: videoLimits)) },
+            transform: { fingerprinter, file in Self.row(of: file, fingerprinter: fingerprinter) },
             emit: { file, outcome in
                 guard failure == nil else { return }
                 do {
                     switch outcome {
-                    case .success(let fingerprint):
-                        var row = ListRow(digests: fingerprint.digests.all)
-                        if let image = fingerprint.imageFingerprint {
-                            row.pdq = image.pdq.hash
-                            row.quality = image.pdq.quality
-                        }
+                    case .success(var row):
                         defaults.apply(to: &row)
                         try accept(row, into: builder, defaults: defaults, file: file)
                     case .failure(let error):
-                        try reject(RowError(file: file, line: nil, reason: error.description))
+                        try reject(error)
                     }
                 } catch {
                     failure = error
@@ -165,5 +163,32 @@ struct RowIngest {
             })
         if let failure { throw failure }
         recordInput(.init(name: path, sha256: nil, format: "images", rows: rows - rowsBefore, rejected: rejected - rejectedBefore), in: builder)
+    }
+
+    /// One file of a folder as a row.
+    static func row(of file: String, fingerprinter: Fingerprinter) -> Result<ListRow, RowError> {
+        if TMKFile.starts(path: file) {
+            var found: Result<ListRow, RowError> = .failure(RowError(file: file, line: nil, reason: "no TMK in the file"))
+            do {
+                _ = try Importers.readTMK(path: file, defaults: RowDefaults()) { found = $0 }
+            } catch {
+                return .failure(RowError(file: file, line: nil, reason: "\(error)"))
+            }
+            return found
+        }
+        do {
+            let fingerprint = try fingerprinter.fingerprint(path: file)
+            var row = ListRow(digests: fingerprint.digests.all)
+            if let image = fingerprint.imageFingerprint {
+                row.pdq = image.pdq.hash
+                row.quality = image.pdq.quality
+            }
+            if let video = fingerprint.videoFingerprint, !video.frames.isEmpty {
+                row.video = StoredVideo(video)
+            }
+            return .success(row)
+        } catch {
+            return .failure(RowError(file: file, line: nil, reason: error.description))
+        }
     }
 }

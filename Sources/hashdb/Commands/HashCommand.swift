@@ -49,7 +49,7 @@ struct HashCommand: ParsableCommand {
     @OptionGroup(title: "Videos") var videoOptions: VideoOptions
 
     @Option(help: ArgumentHelp(
-        "Also compute each video's TMK+PDQF (Meta's TMK, through the ffmpeg program) and write it to this folder as NAME.tmk; the record names the file.",
+        "Also compute each video's TMK+PDQF (Meta's TMK, through the ffmpeg program) and write it to this folder as NAME.tmk; the record names the file and carries the features (base64 of the .tmk bytes).",
         valueName: "dir"))
     var tmk: String?
 
@@ -180,6 +180,9 @@ struct HashRecord {
                 json.beginObject()
                 if let tmkFile { json.member("file", tmkFile) }
                 json.member("frames", Int(features.frameCount))
+                // The features themselves, so that the record is a list entry on its own: the
+                // .tmk file's bytes in base64 (float32 as they are, a third over their size).
+                json.member("features", Data(TMKFile.bytes(of: features)).base64EncodedString())
                 if let tmkWriteError { json.member("error", tmkWriteError) }
                 json.endObject()
             case .failure(let error)?:

@@ -14,6 +14,13 @@ public enum TMKFile {
         public var description: String { "not a TMK+PDQF .tmk file: \(reason)" }
     }
 
+    /// Whether the file at `path` starts as a TMK+PDQF file does (its first 12 bytes).
+    static func starts(path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: magic.count)).map { [UInt8]($0) == magic } ?? false
+    }
+
     public static func bytes(of features: TMKFeatures) -> [UInt8] {
         var bytes = LittleEndianBytes()
         bytes.raw(magic)

@@ -11,7 +11,7 @@ public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer
 func fuzzList(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let data = input ?? UnsafePointer(bitPattern: 1)!
     guard size > 0 else { return 0 }
-    let formats: [ListFormat?] = [.csv, .tsv, .jsonl, .hashdeep, .pdq, .checksums, .vpdq, .tmk, nil]
+    let formats: [ListFormat?] = [.csv, .tsv, .jsonl, .hashdeep, .pdq, .checksums, .vpdq, .tmk, .ncmec, nil]
     let format = formats[Int(data[0]) % formats.count]
     let path = FuzzScratch.write(data + 1, size - 1)
     if format == nil, (try? ListReader.detectFormat(path: path)) == .nsrl { return 0 }  // SQLite files have their own reader

@@ -19,6 +19,8 @@ public enum ListFormat: String, CaseIterable, Sendable {
     case vpdq
     /// Meta's `.tmk` file (TMK+PDQF features of one video).
     case tmk
+    /// NCMEC's hash-sharing XML (`<queryResult>`).
+    case ncmec
 
     /// Guesses from the first bytes: SQLite's header is NSRL, `%%%% HASHDEEP` hashdeep; then
     /// the first line that is not a comment decides. A checksum line (`DIGEST  NAME`,
@@ -34,6 +36,7 @@ public enum ListFormat: String, CaseIterable, Sendable {
         if head.starts(with: TMKFile.magic) { return .tmk }
         let text = String(decoding: head, as: UTF8.self)
         if text.hasPrefix("%%%% HASHDEEP") { return .hashdeep }
+        if Importers.isNCMECXML(text) { return .ncmec }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         // The head may end inside a line: judge complete lines only (unless there is just one).
         if lines.count > 1, !text.hasSuffix("\n") { lines.removeLast() }

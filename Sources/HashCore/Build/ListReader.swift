@@ -29,6 +29,8 @@ public enum ListReader {
             try Importers.readChecksums(path: path, defaults: defaults, digest: digest, body)
         case .vpdq:
             try Importers.readVPDQ(path: path, defaults: defaults, digest: digest, body)
+        case .ncmec:
+            try Importers.readNCMEC(path: path, defaults: defaults, digest: digest, body)
         case .tmk:
             let bytes = try Importers.readTMK(path: path, defaults: defaults, body)
             bytes.withUnsafeBytes { digest.update($0) }

@@ -15,7 +15,7 @@ struct ListInputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Added time for rows that give none.", valueName: "date"))
     var added: String?
 
-    @Option(help: "Read every list input as this format instead of guessing: csv, tsv, jsonl, hashdeep, nsrl, pdq, checksums (sha256sum, sha1sum, md5sum output), vpdq (one video's vPDQ lines) or tmk (Meta's .tmk file). A first column of 64 hex digits is a checksum list when two spaces (or a space and *) follow it, a vPDQ file when every line is hash,quality,timestamp, a PDQ list otherwise.")
+    @Option(help: "Read every list input as this format instead of guessing: csv, tsv, jsonl, hashdeep, nsrl, pdq, checksums (sha256sum, sha1sum, md5sum output), vpdq (one video's vPDQ lines), tmk (Meta's .tmk file) or ncmec (NCMEC hash-sharing XML). A first column of 64 hex digits is a checksum list when two spaces (or a space and *) follow it, a vPDQ file when every line is hash,quality,timestamp, a PDQ list otherwise.")
     var format: ListFormat?
 
     @Flag(help: "Stop at the first malformed row (nothing is written).")

@@ -1,0 +1,141 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// NCMEC's hash-sharing XML (`<queryResult>` as its API's `/v2/entries` returns it, and as
+/// python-threatexchange's tests show it): `<images>` and `<videos>` holding `<image>`/`<video>`
+/// entries (`id`, `member`, `timestamp`, `classification`, `fingerprints` with `md5`, `sha1`,
+/// `pdq`) and `<deletedImage>`/`<deletedVideo>` tombstones.
+///
+/// An entry becomes a row: its id, its MD5 and SHA-1 (which HMA's importer drops) and PDQ, its
+/// classification as its category, its timestamp as its added time. A tombstone becomes a
+/// removal of that id, which sticks as hashdb's removals do. PhotoDNA (`pdna`) is not a hash
+/// hashdb computes and is left out; `TMK_PDQF` is a link to the `.tmk` bytes (NCMEC's "large
+/// fingerprint"), fetched separately (a `.tmk` file is a list of its own). The file is mapped and
+/// parsed as a stream of events: a list of millions of entries is never held as a tree.
+extension Importers {
+    static func isNCMECXML(_ text: String) -> Bool {
+        let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard body.hasPrefix("<") else { return false }
+        return body.prefix(1024).contains("<queryResult")
+    }
+
+    static func readNCMEC(path: String, defaults: RowDefaults, digest: SHA256Stream? = nil, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+        } catch {
+            throw InputError(file: path, reason: "cannot be read: \(error.localizedDescription)")
+        }
+        data.withUnsafeBytes { digest?.update($0) }
+        let reader = NCMECEntries(path: path)
+        let parser = XMLParser(data: data)
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = reader
+        var failure: Error?
+        // The parser calls back synchronously, within `parse()`: `body` does not outlive this call.
+        let parsed = withoutActuallyEscaping(body) { body in
+            reader.emit = { result in
+                guard failure == nil else { return false }
+                do {
+                    switch result {
+                    case .success(var row):
+                        try ListReader.finish(&row, line: row.line ?? 0, path: path, defaults: defaults, body)
+                    case .failure(let error):
+                        try body(.failure(error))
+                    }
+                    return true
+                } catch {
+                    failure = error
+                    return false
+                }
+            }
+            defer { reader.emit = { _ in false } }
+            return parser.parse()
+        }
+        if let failure { throw failure }
+        // Foundation's parser on Linux can report success after an error: its error decides.
+        if !reader.stopped, !parsed || parser.parserError != nil {
+            let code = (parser.parserError as NSError?)?.code
+            throw InputError(file: path, reason: "line \(parser.lineNumber): not well-formed XML" + (code.map { " (libxml2 error \($0))" } ?? ""))
+        }
+        guard reader.sawQueryResult else { throw InputError(file: path, reason: "not NCMEC hash-sharing XML (no <queryResult>)") }
+    }
+}
+
+/// The SAX side of `Importers.readNCMEC`: one row (or row error) an entry.
+private final class NCMECEntries: NSObject, XMLParserDelegate {
+    let path: String
+    var emit: (Result<ListRow, RowError>) -> Bool = { _ in true }
+    private(set) var sawQueryResult = false
+    private(set) var stopped = false
+    private var entry: (deleted: Bool, line: Int, fields: [String: String])?
+    private var path_: [String] = []
+    private var text = ""
+
+    static let entryElements: Set<String> = ["image", "video", "deletedImage", "deletedVideo"]
+    static let maximumText = 4096
+
+    init(path: String) {
+        self.path = path
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        path_.append(name)
+        text = ""
+        if name == "queryResult", path_.count == 1 { sawQueryResult = true }
+        if Self.entryElements.contains(name), path_.count == 3 {
+            entry = (name.hasPrefix("deleted"), parser.lineNumber, [:])
+        }
+        if name == "member", path_.count == 4, let id = attributes["id"] { entry?.fields["member"] = id }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        if text.utf8.count < Self.maximumText { text += string }
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        defer { path_.removeLast() }
+        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        text = ""
+        if entry != nil {
+            // Entry fields sit at depth 4, fingerprints at depth 5 (inside <fingerprints>).
+            if path_.count == 4, ["id", "timestamp", "classification"].contains(name) {
+                entry?.fields[name] = value
+            } else if path_.count == 5, path_[3] == "fingerprints", ["md5", "sha1", "pdq"].contains(name), !value.isEmpty {
+                entry?.fields[name] = value
+            }
+        }
+        guard Self.entryElements.contains(name), path_.count == 3, let done = entry else { return }
+        entry = nil
+        if !emit(row(done)) {
+            stopped = true
+            parser.abortParsing()
+        }
+    }
+
+    private func row(_ entry: (deleted: Bool, line: Int, fields: [String: String])) -> Result<ListRow, RowError> {
+        func failure(_ reason: String) -> Result<ListRow, RowError> { .failure(RowError(file: path, line: entry.line, reason: reason)) }
+        guard let id = entry.fields["id"], !id.isEmpty else { return failure("an entry without an <id>") }
+        var row = ListRow()
+        row.line = entry.line
+        do throws(RowFieldError) {
+            row.id = id  // its length is checked with the rest of the row
+            if entry.deleted {
+                row.record = .removed
+                row.reason = "deleted by NCMEC" + (entry.fields["member"].map { " (member \($0))" } ?? "")
+                return .success(row)
+            }
+            if let md5 = entry.fields["md5"] { row.setDigest(try FieldParser.digest(.md5, Substring(md5))) }
+            if let sha1 = entry.fields["sha1"] { row.setDigest(try FieldParser.digest(.sha1, Substring(sha1))) }
+            if let pdq = entry.fields["pdq"] { row.pdq = try FieldParser.pdq(Substring(pdq)) }
+            if let classification = entry.fields["classification"], !classification.isEmpty { row.categories = [classification] }
+            if let timestamp = entry.fields["timestamp"], !timestamp.isEmpty { row.added = try FieldParser.time(Substring(timestamp)) }
+        } catch {
+            return failure(error.reason)
+        }
+        guard row.hasHash else { return failure("entry \(id) has no md5, sha1 or pdq fingerprint hashdb stores") }
+        return .success(row)
+    }
+}

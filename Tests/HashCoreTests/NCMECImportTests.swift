@@ -92,3 +92,36 @@ import Testing
         #expect(throws: InputError.self) { try ListReader.read(path: broken) { _ in } }
     }
 }
+
+/// The XML reader behind the XML list formats: strict, bounded, no entities of the file's own.
+@Suite struct XMLEventsTests {
+    static func events(_ text: String) throws -> [String] {
+        var bytes = Array(text.utf8)
+        return try bytes.withUnsafeMutableBytes { buffer in
+            var reader = XMLEvents(UnsafeRawBufferPointer(buffer))
+            var found: [String] = []
+            while let event = try reader.next() {
+                switch event {
+                case .start(let name, let attributes, let line):
+                    found.append("<\(name)\(attributes.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())@\(line)")
+                case .text(let text): if !text.allSatisfy(\.isWhitespace) { found.append(text) }
+                case .end(let name): found.append("</\(name)")
+                }
+            }
+            return found
+        }
+    }
+
+    @Test func readsWhatListsUse() throws {
+        let text = "<?xml version=\"1.0\"?>\n<!-- a list -->\n<ns:a x='1' y=\"&amp;2\">\n<b/>t&lt;&#65;&#x42;<![CDATA[<raw>]]></ns:a>\n"
+        #expect(try Self.events(text) == ["<a x=1 y=&2@3", "<b@4", "</b", "t<AB", "<raw>", "</a"])
+    }
+
+    @Test(arguments: [
+        "<!DOCTYPE a [<!ENTITY e \"boom\">]><a>&e;</a>", "<a><b></a>", "<a>", "<a>&unknown;</a>", "<a x=1></a>",
+        "text<a></a>", "<a></a><", String(repeating: "<a>", count: 100) + String(repeating: "</a>", count: 100),
+    ])
+    func refusesWhatIsNot(_ text: String) {
+        #expect(throws: XMLEvents.Malformed.self) { try Self.events(text) }
+    }
+}

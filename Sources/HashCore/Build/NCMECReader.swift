@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// NCMEC's hash-sharing XML (`<queryResult>` as its API's `/v2/entries` returns it, and as
 /// python-threatexchange's tests show it): `<images>` and `<videos>` holding `<image>`/`<video>`
@@ -13,7 +10,8 @@ import FoundationXML
 /// removal of that id, which sticks as hashdb's removals do. PhotoDNA (`pdna`) is not a hash
 /// hashdb computes and is left out; `TMK_PDQF` is a link to the `.tmk` bytes (NCMEC's "large
 /// fingerprint"), fetched separately (a `.tmk` file is a list of its own). The file is mapped and
-/// parsed as a stream of events: a list of millions of entries is never held as a tree.
+/// read as a stream of events (`XMLEvents`): a list of millions of entries is never held as a
+/// tree, and no XML library's entity expansion is ever in play.
 extension Importers {
     static func isNCMECXML(_ text: String) -> Bool {
         let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -29,49 +27,33 @@ extension Importers {
             throw InputError(file: path, reason: "cannot be read: \(error.localizedDescription)")
         }
         data.withUnsafeBytes { digest?.update($0) }
-        let reader = NCMECEntries(path: path)
-        let parser = XMLParser(data: data)
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = reader
-        var failure: Error?
-        // The parser calls back synchronously, within `parse()`: `body` does not outlive this call.
-        let parsed = withoutActuallyEscaping(body) { body in
-            reader.emit = { result in
-                guard failure == nil else { return false }
-                do {
+        try data.withUnsafeBytes { bytes in
+            var events = XMLEvents(bytes)
+            var entries = NCMECEntries(path: path)
+            do {
+                while let event = try events.next() {
+                    guard let result = entries.take(event) else { continue }
                     switch result {
                     case .success(var row):
                         try ListReader.finish(&row, line: row.line ?? 0, path: path, defaults: defaults, body)
                     case .failure(let error):
                         try body(.failure(error))
                     }
-                    return true
-                } catch {
-                    failure = error
-                    return false
                 }
+            } catch let error as XMLEvents.Malformed {
+                throw InputError(file: path, reason: "line \(error.line): not well-formed XML: \(error.reason)")
             }
-            defer { reader.emit = { _ in false } }
-            return parser.parse()
+            guard entries.sawQueryResult else { throw InputError(file: path, reason: "not NCMEC hash-sharing XML (no <queryResult>)") }
         }
-        if let failure { throw failure }
-        // Foundation's parser on Linux can report success after an error: its error decides.
-        if !reader.stopped, !parsed || parser.parserError != nil {
-            let code = (parser.parserError as NSError?)?.code
-            throw InputError(file: path, reason: "line \(parser.lineNumber): not well-formed XML" + (code.map { " (libxml2 error \($0))" } ?? ""))
-        }
-        guard reader.sawQueryResult else { throw InputError(file: path, reason: "not NCMEC hash-sharing XML (no <queryResult>)") }
     }
 }
 
-/// The SAX side of `Importers.readNCMEC`: one row (or row error) an entry.
-private final class NCMECEntries: NSObject, XMLParserDelegate {
+/// Turns the XML's events into one row (or row error) an entry.
+private struct NCMECEntries {
     let path: String
-    var emit: (Result<ListRow, RowError>) -> Bool = { _ in true }
     private(set) var sawQueryResult = false
-    private(set) var stopped = false
     private var entry: (deleted: Bool, line: Int, fields: [String: String])?
-    private var path_: [String] = []
+    private var elements: [String] = []
     private var text = ""
 
     static let entryElements: Set<String> = ["image", "video", "deletedImage", "deletedVideo"]
@@ -81,37 +63,36 @@ private final class NCMECEntries: NSObject, XMLParserDelegate {
         self.path = path
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
-        path_.append(name)
-        text = ""
-        if name == "queryResult", path_.count == 1 { sawQueryResult = true }
-        if Self.entryElements.contains(name), path_.count == 3 {
-            entry = (name.hasPrefix("deleted"), parser.lineNumber, [:])
-        }
-        if name == "member", path_.count == 4, let id = attributes["id"] { entry?.fields["member"] = id }
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        if text.utf8.count < Self.maximumText { text += string }
-    }
-
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        defer { path_.removeLast() }
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        text = ""
-        if entry != nil {
-            // Entry fields sit at depth 4, fingerprints at depth 5 (inside <fingerprints>).
-            if path_.count == 4, ["id", "timestamp", "classification"].contains(name) {
-                entry?.fields[name] = value
-            } else if path_.count == 5, path_[3] == "fingerprints", ["md5", "sha1", "pdq"].contains(name), !value.isEmpty {
-                entry?.fields[name] = value
+    /// The row an event completes, if it completes one.
+    mutating func take(_ event: XMLEvents.Event) -> Result<ListRow, RowError>? {
+        switch event {
+        case .start(let name, let attributes, let line):
+            elements.append(name)
+            text = ""
+            if name == "queryResult", elements.count == 1 { sawQueryResult = true }
+            if Self.entryElements.contains(name), elements.count == 3 {
+                entry = (name.hasPrefix("deleted"), line, [:])
             }
-        }
-        guard Self.entryElements.contains(name), path_.count == 3, let done = entry else { return }
-        entry = nil
-        if !emit(row(done)) {
-            stopped = true
-            parser.abortParsing()
+            if name == "member", elements.count == 4, let id = attributes["id"] { entry?.fields["member"] = id }
+            return nil
+        case .text(let string):
+            if text.utf8.count < Self.maximumText { text += string }
+            return nil
+        case .end(let name):
+            defer { elements.removeLast() }
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            text = ""
+            if entry != nil {
+                // Entry fields sit at depth 4, fingerprints at depth 5 (inside <fingerprints>).
+                if elements.count == 4, ["id", "timestamp", "classification"].contains(name) {
+                    entry?.fields[name] = value
+                } else if elements.count == 5, elements[3] == "fingerprints", ["md5", "sha1", "pdq"].contains(name), !value.isEmpty {
+                    entry?.fields[name] = value
+                }
+            }
+            guard Self.entryElements.contains(name), elements.count == 3, let done = entry else { return nil }
+            entry = nil
+            return row(done)
         }
     }
 

@@ -9,9 +9,9 @@ import Foundation
 /// classification as its category, its timestamp as its added time. A tombstone becomes a
 /// removal of that id, which sticks as hashdb's removals do. PhotoDNA (`pdna`) is not a hash
 /// hashdb computes and is left out; `TMK_PDQF` is a link to the `.tmk` bytes (NCMEC's "large
-/// fingerprint"), fetched separately (a `.tmk` file is a list of its own). The file is mapped and
-/// read as a stream of events (`XMLEvents`): a list of millions of entries is never held as a
-/// tree, and no XML library's entity expansion is ever in play.
+/// fingerprint"), fetched separately (a `.tmk` file is a list of its own). The file is read and
+/// taken as a stream of events (`XMLEvents`): never held as a tree, and no XML library's entity
+/// expansion is ever in play.
 extension Importers {
     static func isNCMECXML(_ text: String) -> Bool {
         let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -19,12 +19,20 @@ extension Importers {
         return body.prefix(1024).contains("<queryResult")
     }
 
+    /// Largest XML list read (it is read whole, then parsed as a stream of events).
+    static let maximumXMLBytes = 1 << 30
+
     static func readNCMEC(path: String, defaults: RowDefaults, digest: SHA256Stream? = nil, _ body: (Result<ListRow, RowError>) throws -> Void) throws {
-        let data: Data
+        let data: [UInt8]
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+            guard let bytes = try Fingerprinter.contents(ofPath: path, limit: maximumXMLBytes) else {
+                throw InputError(file: path, reason: "an XML list larger than \(maximumXMLBytes >> 20) MiB (NCMEC's pages are far smaller)")
+            }
+            data = bytes
+        } catch let error as InputError {
+            throw error
         } catch {
-            throw InputError(file: path, reason: "cannot be read: \(error.localizedDescription)")
+            throw InputError(file: path, reason: "\(error)")
         }
         data.withUnsafeBytes { digest?.update($0) }
         try data.withUnsafeBytes { bytes in

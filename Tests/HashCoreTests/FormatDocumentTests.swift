@@ -185,3 +185,81 @@ extension Bytes32 {
         self = padded.withUnsafeBytes { Bytes32(loadingFrom: $0.baseAddress!) }
     }
 }
+
+/// Sections 34 (videos) and 35 (TMK features) read by FORMAT.md's rules alone and compared with
+/// what the reader answers.
+@Suite struct VideoFormatDocumentTests {
+    @Test func videoAndTMKSectionsAreAsDocumented() throws {
+        let directory = TemporaryDirectory()
+        var generator = RowGenerator(seed: 34)
+        var rows = VideoDatabaseTests.library(seed: 35).rows.prefix(40).map { $0 }
+        var tmkRow = ListRow(id: "tmk-only")
+        var features = TMKFeatures()
+        let frame = (0..<256).map { Float($0 % 17) - 8 }
+        for _ in 0..<5 { frame.withUnsafeBufferPointer { features.add($0.baseAddress!) } }
+        features.finish()
+        tmkRow.tmk = features
+        rows.append(tmkRow)
+        rows.append(ListRow(id: "plain", digests: [generator.digest(.sha256)]))
+        let database = try VideoDatabaseTests.build(rows, at: directory.file("video.hdb"))
+        let file = FormatDocumentTests.Bytes(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: database.path))))
+        var sections: [Int: FormatDocumentTests.Section] = [:]
+        for index in 0..<(try file.u32(32)) {
+            let record = try file.u64(24) + 32 * index
+            let section = FormatDocumentTests.Section(kind: try file.u32(record), flags: try file.u32(record + 4), offset: try file.u64(record + 8),
+                                                      length: try file.u64(record + 16), count: try file.u64(record + 24))
+            sections[section.kind] = section
+        }
+        let videos = try #require(sections[34])
+        let tmk = try #require(sections[35])
+        #expect(videos.flags == 1 && tmk.flags == 1, "both flagged required")
+
+        // Entry flags: bit 1 video, bit 2 TMK.
+        let entries = try #require(sections[1])
+        func flags(_ entry: Int) throws -> Int { try file.u32(entries.offset + 24 * entry + 20) }
+
+        // Section 34: header, directory in entry order, frames consecutive.
+        let v = try file.u64(videos.offset)
+        let f = try file.u64(videos.offset + 8)
+        #expect(v == videos.count && v == 2 && f == 70)
+        let directory34 = videos.offset + (try file.u64(videos.offset + 16))
+        let frames34 = videos.offset + (try file.u64(videos.offset + 24))
+        var nextFrame = 0
+        var previousEntry = -1
+        for index in 0..<v {
+            let record = directory34 + 32 * index
+            let entry = try file.u32(record)
+            let count = try file.u32(record + 4)
+            let first = try file.u64(record + 8)
+            #expect(entry > previousEntry && first == nextFrame)
+            #expect(try flags(entry) & 2 == 2)
+            let stored = try #require(try database.video(ofEntry: entry))
+            #expect(stored.frames.count == count)
+            for (position, frame) in stored.frames.enumerated() {
+                let at = frames34 + 48 * (nextFrame + position)
+                #expect(try file.slice(at, 32) == frame.hash.bits.bytes())
+                let (number, quality, time) = (try file.u32(at + 32), try file.u8(at + 36), try file.uint(at + 40, 8))
+                #expect(number == frame.frame && quality == frame.quality && Double(bitPattern: time) == frame.timestamp)
+            }
+            nextFrame += count
+            previousEntry = entry
+        }
+
+        // Section 35: header, directory (entry, frames, norm), pure averages, features.
+        #expect(try file.u64(tmk.offset) == 1 && tmk.count == 1)
+        let directory35 = tmk.offset + (try file.u64(tmk.offset + 8))
+        let pure = tmk.offset + (try file.u64(tmk.offset + 16))
+        let vectors = tmk.offset + (try file.u64(tmk.offset + 24))
+        let entry = try file.u32(directory35)
+        let tmkFlags = try flags(entry)
+        #expect(try tmkFlags & 4 == 4 && database.entry(entry).id == "tmk-only")
+        #expect(try file.u32(directory35 + 4) == 5)
+        let stored = try #require(try database.tmk(ofEntry: entry))
+        func float(_ at: Int) throws -> Float { Float(bitPattern: UInt32(try file.u32(at))) }
+        #expect(try float(directory35 + 8) == stored.pureAverage.withUnsafeBufferPointer { TMKFeatures.l2Norm($0.baseAddress!, count: 256) })
+        #expect(try (0..<256).allSatisfy { try float(pure + 4 * $0) == stored.pureAverage[$0] })
+        #expect(try [0, 1000, 32767].allSatisfy { try float(vectors + 4 * $0) == stored.cosines[$0] })
+        #expect(try [0, 1000, 32767].allSatisfy { try float(vectors + 4 * (32768 + $0)) == stored.sines[$0] })
+        #expect(stored == features)
+    }
+}

@@ -90,23 +90,14 @@ import TestSupport
         #expect(try database.match(QueryHashes(tmk: stored), options: { var o = MatchOptions(); o.tmkLevel1 = 0.99; return o }()).matches.count == 1)
 
         // Export and rebuild: the same file; a merge of two halves: the same entries.
-        var lines: [String] = []
-        try DatabaseExport.writeLines(of: database, format: .jsonl, workDirectory: directory.path) { lines.append($0) }
-        let exported = directory.file("export.jsonl")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: exported, atomically: true, encoding: .utf8)
-        let rebuilt = try DatabaseBuilder(destination: directory.file("rebuilt.hdb"), options: .init(memoryBudget: 1 << 20))
-        try ListReader.read(path: exported) { row in
-            let row = try row.get()
-            if row.record == .manifest { rebuilt.restoreManifest(row.manifest!, createdAt: row.created) } else { try rebuilt.add(row) }
-        }
-        _ = try rebuilt.write()
-        #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("rebuilt.hdb"))) == Data(contentsOf: URL(fileURLWithPath: database.path)))
+        let lines = try VideoDatabaseTests.exportLines(database, directory: directory)
+        let rebuilt = try VideoDatabaseTests.rebuild(fromExport: lines, at: directory.file("rebuilt.hdb"), directory: directory)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: rebuilt)) == Data(contentsOf: URL(fileURLWithPath: database.path)))
         let merger = try DatabaseMerger(destination: directory.file("merged.hdb"), options: .init(memoryBudget: 1 << 20))
         merger.add(try VideoDatabaseTests.build(Array(rows[7...]), at: directory.file("b.hdb")))
         merger.add(try VideoDatabaseTests.build(Array(rows[..<7]), at: directory.file("a.hdb")))
         _ = try merger.write()
-        var merged: [String] = []
-        try DatabaseExport.writeLines(of: try HashDatabase.open(path: directory.file("merged.hdb")), format: .jsonl, workDirectory: directory.path) { merged.append($0) }
+        let merged = try VideoDatabaseTests.exportLines(try HashDatabase.open(path: directory.file("merged.hdb")), directory: directory)
         #expect(merged.dropFirst() == lines.dropFirst())
     }
 

@@ -19,6 +19,26 @@ import TestSupport
         return PDQHash(bits: Bytes32(w0: words[0], w1: words[1], w2: words[2], w3: words[3]))
     }
 
+    /// A database's export, as lines.
+    static func exportLines(_ database: HashDatabase, directory: TemporaryDirectory) throws -> [String] {
+        var lines: [String] = []
+        try DatabaseExport.writeLines(of: database, format: .jsonl, workDirectory: directory.path) { lines.append($0) }
+        return lines
+    }
+
+    /// Builds an export's lines again, as `hashdb build EXPORT` does (its manifest restored).
+    static func rebuild(fromExport lines: [String], at path: String, directory: TemporaryDirectory) throws -> String {
+        let exported = directory.file("export.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: exported, atomically: true, encoding: .utf8)
+        let rebuilt = try DatabaseBuilder(destination: path, options: .init(memoryBudget: 1 << 20))
+        try ListReader.read(path: exported) { row in
+            let row = try row.get()
+            if row.record == .manifest { rebuilt.restoreManifest(row.manifest!, createdAt: row.created) } else { try rebuilt.add(row) }
+        }
+        _ = try rebuilt.write()
+        return path
+    }
+
     static func build(_ rows: [ListRow], at path: String, allow: [AllowEntry] = []) throws -> HashDatabase {
         let builder = try DatabaseBuilder(destination: path, options: .init(memoryBudget: 1 << 20))
         for row in rows { try builder.add(row) }
@@ -68,17 +88,9 @@ import TestSupport
         }
 
         // An export rebuilds the same file; a merge of two halves gives what one build gives.
-        var lines: [String] = []
-        try DatabaseExport.writeLines(of: database, format: .jsonl, workDirectory: directory.path) { lines.append($0) }
-        let exported = directory.file("export.jsonl")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: exported, atomically: true, encoding: .utf8)
-        let rebuilt = try DatabaseBuilder(destination: directory.file("rebuilt.hdb"), options: .init(memoryBudget: 1 << 20))
-        try ListReader.read(path: exported) { row in
-            let row = try row.get()
-            if row.record == .manifest { rebuilt.restoreManifest(row.manifest!, createdAt: row.created) } else { try rebuilt.add(row) }
-        }
-        _ = try rebuilt.write()
-        #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("rebuilt.hdb"))) == Data(contentsOf: URL(fileURLWithPath: database.path)))
+        let lines = try VideoDatabaseTests.exportLines(database, directory: directory)
+        let rebuilt = try VideoDatabaseTests.rebuild(fromExport: lines, at: directory.file("rebuilt.hdb"), directory: directory)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: rebuilt)) == Data(contentsOf: URL(fileURLWithPath: database.path)))
 
         let half = library.rows.count / 2
         let first = try Self.build(Array(library.rows[..<half]), at: directory.file("first.hdb"))
@@ -89,8 +101,7 @@ import TestSupport
         _ = try merger.write()
         let merged = try HashDatabase.open(path: directory.file("merged.hdb"))
         #expect(merged.verify().isEmpty)
-        var mergedLines: [String] = []
-        try DatabaseExport.writeLines(of: merged, format: .jsonl, workDirectory: directory.path) { mergedLines.append($0) }
+        let mergedLines = try Self.exportLines(merged, directory: directory)
         #expect(mergedLines.dropFirst() == lines.dropFirst(), "the same entries, frames and order (manifests differ)")
 
         #expect(throws: InputError.self) {

@@ -52,18 +52,7 @@ public enum ListWriter {
             json.key("duration")
             json.double(duration)
         }
-        json.key("frames")
-        json.beginArray()
-        for frame in video.frames {
-            json.beginObject()
-            json.member("frame", frame.frame)
-            json.member("quality", frame.quality)
-            json.member("pdq", frame.hash.hex)
-            json.key("timestamp")
-            json.double(frame.timestamp)
-            json.endObject()
-        }
-        json.endArray()
+        FingerprintRecord.writeFrames(video.frames, exactTimestamps: true, into: &json)
     }
 
     private static func value(of field: ListField, in row: ListRow) -> String? {

@@ -46,8 +46,10 @@ extension Importers {
     /// Whether a file's first lines are vPDQ lines (format detection), or it is a JSON list of them.
     static func isVPDQFile(firstLine: Substring, sample: [Substring]) -> Bool {
         if firstLine.hasPrefix("[") {
-            return firstLine.dropFirst().trimmingASCIIWhitespace().hasPrefix("\"") && firstLine.contains(",")
-                && firstLine.utf8.count >= 70
+            // python-threatexchange's JSON list: its first string must itself be a vPDQ line.
+            let rest = firstLine.dropFirst().trimmingASCIIWhitespace()
+            guard rest.hasPrefix("\""), let end = rest.dropFirst().firstIndex(of: "\"") else { return false }
+            return VPDQLine(rest[rest.index(after: rest.startIndex)..<end]) != nil
         }
         return VPDQLine(firstLine) != nil && sample.allSatisfy { VPDQLine($0.trimmingASCIIWhitespace()) != nil }
     }

@@ -222,9 +222,12 @@ extension HashDatabase {
                     seen.insert(hit.entry)
                     if let video = try video(ofEntry: hit.entry) {
                         // The image is among a stored video's frames: where.
-                        let frames = VideoMatch.frames(of: video, near: variants.map(\.0), threshold: options.threshold, minQuality: options.minQuality)
-                        near.append(Match(entry: entry, kind: .frame, distance: hit.distance, transform: hit.transform,
-                                          video: VideoMatch(side: .entry, frames: frames)))
+                        let hashes = variants.map(\.0)
+                        let frames = ComparableFrames(video, minQuality: options.minQuality).frameMatch(side: .entry) { stored in
+                            let distance = hashes.map { $0.distance(to: stored) }.min() ?? Int.max
+                            return distance <= options.threshold ? distance : nil
+                        }
+                        near.append(Match(entry: entry, kind: .frame, distance: hit.distance, transform: hit.transform, video: frames))
                     } else {
                         near.append(Match(entry: entry, kind: .pdq, distance: hit.distance, transform: hit.transform))
                     }

@@ -64,14 +64,7 @@ struct TMKTable: Sendable {
 
     /// The directory position of `entry`'s TMK, or nil.
     func position(ofEntry entry: Int) -> Int? {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) / 2
-            let found = self.entry(middle)
-            if found < entry { low = middle + 1 } else if found == entry { return middle } else { high = middle }
-        }
-        return nil
+        EntryDirectory.position(of: entry, count: count, entryAt: self.entry)
     }
 
     /// TMK `index` copied out.

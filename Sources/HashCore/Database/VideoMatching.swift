@@ -47,11 +47,11 @@ public struct VideoMatch: Sendable, Equatable {
         self.level2 = level2
     }
 
-    init(side: Side, frames: [Frame]) {
+    /// A `frame` match: the matching frames of one side, and their runs as time ranges.
+    init(side: Side, frames: [Frame], ranges: [ClosedRange<Double>]) {
         self.side = side
         frameCount = frames.count
         self.frames = Array(frames.sorted { ($0.distance, $0.frame) < ($1.distance, $1.frame) }.prefix(VPDQ.maximumListedFrames))
-        let ranges = Self.ranges(frames.map(\.timestamp))
         if side == .query { queryRanges = ranges } else { entryRanges = ranges }
     }
 
@@ -60,15 +60,6 @@ public struct VideoMatch: Sendable, Equatable {
         self.comparedPercent = comparedPercent
         self.queryRanges = queryRanges
         self.entryRanges = entryRanges
-    }
-
-    /// The frames of `video` (quality ≥ `minQuality`) within `threshold` of one of `hashes`.
-    static func frames(of video: StoredVideo, near hashes: [PDQHash], threshold: Int, minQuality: Int) -> [Frame] {
-        video.frames.compactMap { frame in
-            guard frame.quality >= minQuality else { return nil }
-            let distance = hashes.map { $0.distance(to: frame.hash) }.min() ?? Int.max
-            return distance <= threshold ? Frame(frame: frame.frame, timestamp: frame.timestamp, distance: distance) : nil
-        }
     }
 
     /// Runs of matching frames as time ranges: frames that follow each other in the list
@@ -87,20 +78,6 @@ public struct VideoMatch: Sendable, Equatable {
             }
         }
         if let first = start { ranges.append(first...end) }
-        return Array(ranges.prefix(VPDQ.maximumListedFrames))
-    }
-
-    /// Ranges of the given (sorted) timestamps, each frame a range of its own unless the next
-    /// follows within a second (frames of one hashed second apart are one run).
-    static func ranges(_ timestamps: [Double]) -> [ClosedRange<Double>] {
-        var ranges: [ClosedRange<Double>] = []
-        for time in timestamps.sorted() {
-            if let last = ranges.last, time - last.upperBound <= 1.0 + 1e-9 {
-                ranges[ranges.count - 1] = last.lowerBound...time
-            } else {
-                ranges.append(time...time)
-            }
-        }
         return Array(ranges.prefix(VPDQ.maximumListedFrames))
     }
 }
@@ -124,18 +101,27 @@ struct ComparableFrames {
     /// Distinct hashes that may match.
     var searched: [PDQHash] { excluded.isEmpty ? distinct : distinct.filter { !excluded.contains($0) } }
 
-    private func isNear(_ hash: PDQHash, _ other: [PDQHash], _ threshold: Int) -> Bool {
-        !excluded.contains(hash) && other.contains { $0.distance(to: hash) <= threshold }
+    /// The distinct hashes within `threshold` of one in `other` (never an excluded one).
+    func matchedHashes(against other: [PDQHash], threshold: Int) -> Set<PDQHash> {
+        Set(searched.filter { hash in other.contains { $0.distance(to: hash) <= threshold } })
     }
 
-    /// For each frame of `good`, whether its hash is within `threshold` of one in `other`.
-    func matched(against other: [PDQHash], threshold: Int) -> [Bool] {
-        good.map { isNear($0.hash, other, threshold) }
+    /// A frame match's frames: each good frame whose hash `distance` places (nil: not near),
+    /// with the runs they make.
+    func frameMatch(side: VideoMatch.Side, distance: (PDQHash) -> Int?) -> VideoMatch {
+        var frames: [VideoMatch.Frame] = []
+        var matched: [Bool] = []
+        for frame in good {
+            let near = excluded.contains(frame.hash) ? nil : distance(frame.hash)
+            matched.append(near != nil)
+            if let near { frames.append(VideoMatch.Frame(frame: frame.frame, timestamp: frame.timestamp, distance: near)) }
+        }
+        return VideoMatch(side: side, frames: frames, ranges: VideoMatch.ranges(matched: matched, timestamps: good.map(\.timestamp)))
     }
 
-    /// How many of `distinct` lie within `threshold` of one in `other`.
-    func matchedCount(against other: [PDQHash], threshold: Int) -> Int {
-        distinct.reduce(0) { count, hash in count + (isNear(hash, other, threshold) ? 1 : 0) }
+    /// The runs of good frames whose hashes are in `hashes`, as time ranges.
+    func ranges(of hashes: Set<PDQHash>) -> [ClosedRange<Double>] {
+        VideoMatch.ranges(matched: good.map { hashes.contains($0.hash) }, timestamps: good.map(\.timestamp))
     }
 }
 
@@ -183,8 +169,10 @@ extension HashDatabase {
         let suppressed = nearest.map { Suppression(allow: $0.key, scope: .near, distance: $0.value) }
             .sorted { ($0.distance, $0.allow) < ($1.distance, $1.allow) }
 
-        var videoCandidates = Set<Int>()
-        // Per stored image: for each transform, the query hashes near it and their distance.
+        // What each search reached: per stored video, the query hashes that have a near frame
+        // there (which is the query side of vPDQ's rule: no frame-by-frame pass needed); per
+        // stored image, the query hashes near it and how near.
+        var videoHits: [Int: [DihedralTransform: Set<PDQHash>]] = [:]
         var imageHits: [Int: [DihedralTransform: [PDQHash: Int]]] = [:]
         for (transform, query) in queries {
             let searched = query.searched
@@ -192,7 +180,7 @@ extension HashDatabase {
             for (hash, frameHits) in zip(searched, hits) {
                 for hit in frameHits where !seen.contains(hit.entry) {
                     if try entryRecord(hit.entry).isVideo {
-                        videoCandidates.insert(hit.entry)
+                        videoHits[hit.entry, default: [:]][transform, default: []].insert(hash)
                     } else {
                         imageHits[hit.entry, default: [:]][transform, default: [:]][hash] = hit.distance
                     }
@@ -201,22 +189,24 @@ extension HashDatabase {
         }
 
         var videoMatches: [Match] = []
-        for candidate in videoCandidates.sorted() {
-            guard let stored = try self.video(ofEntry: candidate) else { continue }
+        for (candidate, byTransform) in videoHits.sorted(by: { $0.key < $1.key }) {
+            // Only the transforms whose query percent passes are compared with the stored frames.
+            let passing = queries.compactMap { transform, query -> (DihedralTransform, ComparableFrames, Set<PDQHash>, Double)? in
+                guard let reached = byTransform[transform], !query.distinct.isEmpty else { return nil }
+                let percent = Double(reached.count) * 100 / Double(query.distinct.count)
+                return percent >= options.videoQueryPercent ? (transform, query, reached, percent) : nil
+            }
+            guard !passing.isEmpty, let stored = try self.video(ofEntry: candidate) else { continue }
             let compared = ComparableFrames(stored, minQuality: options.minQuality)
+            guard !compared.distinct.isEmpty else { continue }
             var best: (transform: DihedralTransform, detail: VideoMatch)?
-            for (transform, query) in queries where !query.distinct.isEmpty && !compared.distinct.isEmpty {
-                let searched = query.searched
-                let queryPercent = Double(query.matchedCount(against: compared.distinct, threshold: options.threshold)) * 100 / Double(query.distinct.count)
-                let comparedPercent = Double(compared.matchedCount(against: searched, threshold: options.threshold)) * 100 / Double(compared.distinct.count)
-                guard queryPercent >= options.videoQueryPercent, comparedPercent >= options.videoComparedPercent else { continue }
+            for (transform, query, reached, queryPercent) in passing {
+                let storedMatched = compared.matchedHashes(against: query.searched, threshold: options.threshold)
+                let comparedPercent = Double(storedMatched.count) * 100 / Double(compared.distinct.count)
+                guard comparedPercent >= options.videoComparedPercent else { continue }
                 if let best, (best.detail.queryPercent!, best.detail.comparedPercent!) >= (queryPercent, comparedPercent) { continue }
-                best = (transform, VideoMatch(
-                    queryPercent: queryPercent, comparedPercent: comparedPercent,
-                    queryRanges: VideoMatch.ranges(matched: query.matched(against: compared.distinct, threshold: options.threshold),
-                                                   timestamps: query.good.map(\.timestamp)),
-                    entryRanges: VideoMatch.ranges(matched: compared.matched(against: searched, threshold: options.threshold),
-                                                   timestamps: compared.good.map(\.timestamp))))
+                best = (transform, VideoMatch(queryPercent: queryPercent, comparedPercent: comparedPercent,
+                                              queryRanges: query.ranges(of: reached), entryRanges: compared.ranges(of: storedMatched)))
             }
             guard let best else { continue }
             let entry = try entry(candidate)
@@ -235,11 +225,8 @@ extension HashDatabase {
             let ranked = byTransform.map { (transform: $0.key, hashes: $0.value, distance: $0.value.values.min() ?? Int.max) }
                 .sorted { ($0.distance, -$0.hashes.count, $0.transform.rawValue) < ($1.distance, -$1.hashes.count, $1.transform.rawValue) }
             guard let chosen = ranked.first, let query = queries.first(where: { $0.transform == chosen.transform })?.frames else { continue }
-            let frames = query.good.compactMap { frame -> VideoMatch.Frame? in
-                chosen.hashes[frame.hash].map { VideoMatch.Frame(frame: frame.frame, timestamp: frame.timestamp, distance: $0) }
-            }
             frameMatches.append(Match(entry: entry, kind: .frame, distance: chosen.distance, transform: chosen.transform,
-                                      video: VideoMatch(side: .query, frames: frames)))
+                                      video: query.frameMatch(side: .query) { chosen.hashes[$0] }))
         }
         frameMatches.sort { ($0.distance, $0.entry.index) < ($1.distance, $1.entry.index) }
         return (videoMatches + frameMatches, suppressed)

@@ -1,3 +1,18 @@
+/// Sections 34 and 35 list their entries in strictly ascending order: an entry's record is found
+/// by binary search.
+enum EntryDirectory {
+    static func position(of entry: Int, count: Int, entryAt: (Int) -> Int) -> Int? {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            let found = entryAt(middle)
+            if found < entry { low = middle + 1 } else if found == entry { return middle } else { high = middle }
+        }
+        return nil
+    }
+}
+
 /// Section 34 (format 1.3): the videos among the entries, each with its vPDQ frames.
 ///
 /// A 64-byte header (`u64` videos, `u64` frames, `u64` directory offset, `u64` frames offset,
@@ -58,16 +73,9 @@ struct VideoTable: Sendable {
                       frameRate: rate == 0 ? nil : rate, duration: duration == 0 ? nil : duration)
     }
 
-    /// The directory position of `entry`'s video (binary search), or nil.
+    /// The directory position of `entry`'s video, or nil.
     func position(ofEntry entry: Int) -> Int? {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) / 2
-            let found = Int(directory.u32(middle * Self.directoryRecordSize))
-            if found < entry { low = middle + 1 } else if found == entry { return middle } else { high = middle }
-        }
-        return nil
+        EntryDirectory.position(of: entry, count: count) { Int(directory.u32($0 * Self.directoryRecordSize)) }
     }
 
     /// The frame records of the video at directory position `index`, or nil when they lie

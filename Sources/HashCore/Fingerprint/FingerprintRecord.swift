@@ -46,14 +46,26 @@ public enum FingerprintRecord {
             json.double(duration)
         }
         json.member("frames_decoded", video.decodedFrames)
+        writeFrames(video.frames, exactTimestamps: false, into: &json)
+    }
+
+    /// `frames`: frame, quality, pdq and timestamp each (and a frame's rotations and flips when
+    /// hashed with them). Timestamps to 3 places as vpdq prints them, or `exactTimestamps` as
+    /// the double they are (an export, which must build the same database again).
+    static func writeFrames(_ frames: [VPDQFrame], exactTimestamps: Bool, into json: inout JSONWriter) {
         json.key("frames")
         json.beginArray()
-        for frame in video.frames {
+        for frame in frames {
             json.beginObject()
             json.member("frame", frame.frame)
             json.member("quality", frame.quality)
             json.member("pdq", frame.hash.hex)
-            json.member("timestamp", decimal: VPDQ.timestampText(frame.timestamp))
+            if exactTimestamps {
+                json.key("timestamp")
+                json.double(frame.timestamp)
+            } else {
+                json.member("timestamp", decimal: VPDQ.timestampText(frame.timestamp))
+            }
             if !frame.dihedral.isEmpty { writeDihedral(frame.dihedral, into: &json) }
             json.endObject()
         }

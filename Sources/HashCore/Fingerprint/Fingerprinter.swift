@@ -34,7 +34,9 @@ public final class Fingerprinter {
         if let videoHasher, let format = VideoFormat.detect(UnsafeRawBufferPointer(rebasing: bytes.prefix(VideoFormat.headLength))) {
             var fingerprint = Fingerprint(byteCount: bytes.count, digests: digests, image: .failure(.unsupportedFormat("a \(format.rawValue) video")),
                                           video: Result { () throws(VideoDecodeError) in try videoHasher.hash(bytes: bytes, format: format, dihedral: dihedral) })
-            if let tmkSource, tmkFromMemory {
+            // Only for a video the vPDQ pass took on: its limits (duration, pixels, time) are
+            // checked there first, and the ffmpeg program must not get what they refused.
+            if let tmkSource, tmkFromMemory, case .success? = fingerprint.video {
                 fingerprint.tmk = Result { () throws(VideoDecodeError) in try TMK.hash(bytes: bytes, format: format, source: tmkSource) }
             }
             return fingerprint
@@ -62,7 +64,7 @@ public final class Fingerprinter {
         if fingerprint.video == nil, let videoFormat = firstBytesVideoFormat, let videoHasher {
             fingerprint.video = Result { () throws(VideoDecodeError) in try videoHasher.hash(path: path, format: videoFormat, dihedral: dihedral) }
         }
-        if fingerprint.video != nil, let videoFormat = firstBytesVideoFormat, let tmkSource {
+        if case .success? = fingerprint.video, let videoFormat = firstBytesVideoFormat, let tmkSource {
             fingerprint.tmk = Result { () throws(VideoDecodeError) in try TMK.hash(path: path, format: videoFormat, source: tmkSource) }
         }
         return fingerprint

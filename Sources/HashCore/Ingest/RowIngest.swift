@@ -167,17 +167,15 @@ struct RowIngest {
 
     /// One file of a folder as a row.
     static func row(of file: String, fingerprinter: Fingerprinter) -> Result<ListRow, RowError> {
-        if TMKFile.starts(path: file) {
-            var found: Result<ListRow, RowError> = .failure(RowError(file: file, line: nil, reason: "no TMK in the file"))
-            do {
-                _ = try Importers.readTMK(path: file, defaults: RowDefaults()) { found = $0 }
-            } catch {
-                return .failure(RowError(file: file, line: nil, reason: "\(error)"))
-            }
-            return found
-        }
         do {
             let fingerprint = try fingerprinter.fingerprint(path: file)
+            // A file that is neither image nor video may be a `.tmk` (looked at only then: the
+            // images of a folder are read once).
+            if fingerprint.video == nil, case .failure(.unsupportedFormat) = fingerprint.image, TMKFile.starts(path: file) {
+                var found: Result<ListRow, RowError> = .failure(RowError(file: file, line: nil, reason: "no TMK in the file"))
+                _ = try Importers.readTMK(path: file, defaults: RowDefaults()) { found = $0 }
+                return found
+            }
             var row = ListRow(digests: fingerprint.digests.all)
             if let image = fingerprint.imageFingerprint {
                 row.pdq = image.pdq.hash
@@ -187,8 +185,10 @@ struct RowIngest {
                 row.video = StoredVideo(video)
             }
             return .success(row)
-        } catch {
+        } catch let error as FileReadError {
             return .failure(RowError(file: file, line: nil, reason: error.description))
+        } catch {
+            return .failure(RowError(file: file, line: nil, reason: "\(error)"))
         }
     }
 }

@@ -16,6 +16,8 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     let status = StatusController(store: store, metrics: metrics, limits: settings.limits)
     status.addOpenRoutes(to: router)
+    let hma = settings.hmaCompat ? HMACompatController(store: store, hashing: hashing, limits: settings.limits) : nil
+    hma?.addOpenRoutes(to: router)
 
     let keyed = router.group()
     if let keys = settings.keys {
@@ -28,7 +30,8 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
     } else if settings.keys != nil {
         operatorRoutes.add(middleware: RefusalMiddleware(refusal: .operatorRoutesClosed))
     }
-    status.addOperatorRoutes(to: operatorRoutes)
+    status.addOperatorRoutes(to: operatorRoutes, statusPath: settings.hmaCompat ? "v1/status" : "status")
+    hma?.addKeyedRoutes(to: keyed)
     ScreeningController(store: store, hashing: hashing, limits: settings.limits, metrics: metrics)
         .addRoutes(to: keyed.group("v1"))
 

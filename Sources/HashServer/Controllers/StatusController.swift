@@ -19,9 +19,10 @@ struct StatusController {
         group.get("v1/info", use: info)
     }
 
-    func addOperatorRoutes(to group: RouterGroup<ServerContext>) {
+    /// `statusPath` is v1/status when HMA's routes hold /status.
+    func addOperatorRoutes(to group: RouterGroup<ServerContext>, statusPath: String = "status") {
         group.get("metrics", use: exposition)
-        group.get("status", use: status)
+        group.get(RouterPath(statusPath), use: status)
     }
 
     @Sendable func healthz(_ request: Request, context: ServerContext) async throws -> Response {

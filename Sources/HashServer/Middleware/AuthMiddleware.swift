@@ -1,8 +1,9 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Requires a valid key (`Authorization: Bearer KEY` or `X-API-Key: KEY`) and applies the
+/// Requires a valid key (`Authorization: Bearer KEY`, `X-API-Key: KEY`, or HTTP basic with KEY as the password) and applies the
 /// key's rate limit. Without a key ring the service runs open (loopback use).
 ///
 /// Refusals are logged (at notice: a run of them is someone guessing or a client
@@ -55,6 +56,13 @@ struct AuthMiddleware: RouterMiddleware {
             let parts = value.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 return parts[1].trimmingCharacters(in: .whitespaces)
+            }
+            // HTTP basic with the key as the password (any user name): what clients written
+            // for HMA, which has no keys of its own, can send through their HTTP library.
+            if parts.count == 2, parts[0].lowercased() == "basic",
+               let decoded = Data(base64Encoded: String(parts[1].trimmingCharacters(in: .whitespaces))),
+               let credentials = String(data: decoded, encoding: .utf8), let colon = credentials.firstIndex(of: ":") {
+                return String(credentials[credentials.index(after: colon)...])
             }
             return nil
         }

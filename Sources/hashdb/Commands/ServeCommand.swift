@@ -53,6 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Operator key file for /metrics and /status (same format as --keys; without it those routes are closed when --keys is given).", valueName: "file"))
     var operatorKeys: String?
 
+    @Flag(help: "Also serve Hasher-Matcher-Actioner 2.x's read API (/status, /m/lookup, /m/raw_lookup, /h/hash, …) so that HMA clients work unchanged; hashdb's operator /status moves to /v1/status (docs/HMA.md).")
+    var hmaCompat = false
+
     @Flag(help: "Serve without API keys on a non-loopback address (behind a proxy that authenticates).")
     var allowOpenAccess = false
 
@@ -172,6 +175,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.limits.requestTimeout = .seconds(requestTimeout)
         settings.limits.image = limitOptions.limits
         settings.maxConnections = maxConnections
+        settings.hmaCompat = hmaCompat
         settings.pixelMemory = PixelMemoryBudget(capacity: pixelMemory)
         settings.limits.maxMemoryWait = .milliseconds(Int(memoryWait * 1000))
         settings.limits.maxThreshold = maxThreshold

@@ -16,7 +16,8 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     let status = StatusController(store: store, metrics: metrics, limits: settings.limits)
     status.addOpenRoutes(to: router)
-    let hma = settings.hmaCompat ? HMACompatController(store: store, hashing: hashing, limits: settings.limits) : nil
+    let flood = settings.flood.map { FloodWatch(policy: $0, metrics: metrics, logger: logger) }
+    let hma = settings.hmaCompat ? HMACompatController(store: store, hashing: hashing, limits: settings.limits, flood: flood) : nil
     hma?.addOpenRoutes(to: router)
 
     let keyed = router.group()
@@ -32,7 +33,8 @@ public func buildApplication(_ settings: ServerSettings, store: DatabaseStore, l
     }
     status.addOperatorRoutes(to: operatorRoutes, statusPath: settings.hmaCompat ? "v1/status" : "status")
     hma?.addKeyedRoutes(to: keyed)
-    ScreeningController(store: store, hashing: hashing, limits: settings.limits, metrics: metrics)
+    FloodController(store: store, watch: flood).addOperatorRoutes(to: operatorRoutes)
+    ScreeningController(store: store, hashing: hashing, limits: settings.limits, metrics: metrics, flood: flood)
         .addRoutes(to: keyed.group("v1"))
 
     let watcher = DatabaseWatcher(store: store, pollInterval: settings.reloadPollInterval,

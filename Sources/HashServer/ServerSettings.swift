@@ -25,6 +25,8 @@ public struct ServerSettings: Sendable {
     /// Pixel memory all decodes may hold at once (bytes, as each image's header says it will
     /// need): a decode over it waits (`ServiceLimits.maxMemoryWait`), then is refused 503 `busy`.
     public var pixelMemory = PixelMemoryBudget(capacity: PixelMemoryBudget.defaultCapacity)
+    /// Flags entries that match more often than this (`--flood`); nil watches none.
+    public var flood: FloodPolicy?
     /// Also serve HMA 2.x's read API (/status, /m/…, /h/hash: docs/HMA.md). hashdb's own
     /// operator status then answers at /v1/status, since HMA's /status is its liveness check.
     public var hmaCompat = false

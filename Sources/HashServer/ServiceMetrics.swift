@@ -44,6 +44,16 @@ final class ServiceMetrics: Sendable {
         }
     }
 
+    /// An entry crossed the flood threshold (hashdb serve --flood).
+    func entryFlooded() {
+        counter("hashdb_flooded_entries_total").increment()
+    }
+
+    /// Matches of flooded entries, marked for review or suppressed.
+    func floodMatches(_ count: Int, action: FloodPolicy.Action) {
+        counter("hashdb_flood_matches_total", [("action", action.rawValue)]).increment(by: count)
+    }
+
     func queryFailed(code: String) {
         counter("hashdb_query_errors_total", [("code", code)]).increment()
     }

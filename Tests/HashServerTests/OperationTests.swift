@@ -270,7 +270,7 @@ final class Tally: Sendable {
     /// Every route the app serves is described in docs/openapi.yaml.
     @Test func openAPIDescribesEveryRoute() throws {
         let text = try String(contentsOf: TestSupport.TestPaths.repositoryRoot.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
-        for route in ["/v1/check", "/v1/check/batch", "/v1/lookup", "/v1/info", "/metrics", "/status", "/healthz", "/readyz"] {
+        for route in ["/v1/check", "/v1/check/batch", "/v1/lookup", "/v1/info", "/metrics", "/status", "/healthz", "/readyz", "/v1/floods"] {
             #expect(text.contains("\n  \(route):\n"), "\(route)")
         }
     }

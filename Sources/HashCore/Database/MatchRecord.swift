@@ -117,6 +117,7 @@ public enum MatchRecord {
             json.member("ids", strings: match.entry.ids)
         }
         if let video = match.video { writeVideoMatch(video, into: &json) }
+        if match.review { json.member("review", true) }
         json.endObject()
     }
 

@@ -114,6 +114,9 @@ public struct Match: Sendable, Equatable {
     public var transform: DihedralTransform
     /// For a video match: how much and where.
     public var video: VideoMatch?
+    /// The service marked the entry for review: it matched more often than the operator's flood
+    /// threshold allows (hashdb serve --flood), so the match may be a listing error.
+    public var review = false
 
     public init(entry: DatabaseEntry, kind: MatchKind, distance: Int, transform: DihedralTransform, video: VideoMatch? = nil) {
         self.entry = entry

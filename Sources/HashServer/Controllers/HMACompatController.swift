@@ -16,6 +16,9 @@ struct HMACompatController {
     let store: DatabaseStore
     let hashing: HashingPool
     let limits: ServiceLimits
+    /// `--flood`: a flooded entry's matches are left out with `suppress`; with `review` they are
+    /// answered as before (HMA's shape has no place for the mark; /v1 answers carry it).
+    let flood: FloodWatch?
 
     /// The signal types HMA ships enabled (python-threatexchange's PdqSignal and VideoMD5Signal).
     enum SignalType: String, CaseIterable {
@@ -157,12 +160,14 @@ struct HMACompatController {
         let query = try Self.query(signal, type: type)
         var options = MatchOptions(threshold: limits.maxThreshold, minQuality: limits.minQualityFloor)
         options.maxMatches = limits.maxMatchesPerItem
-        let result: MatchResult
+        let database = store.current.database
+        var result: MatchResult
         do {
-            result = try store.current.database.match(query, options: options)
+            result = try database.match(query, options: options)
         } catch {
             throw HMAError(.internalServerError, "the database could not be read: \(error)")
         }
+        flood?.apply(to: &result, database: database)
         var matches: [ContentMatch] = []
         for match in result.matches where type == .pdq ? match.kind == .pdq : match.kind == .md5 {
             let entryBanks = match.entry.sources.isEmpty ? [Self.unsourcedBank] : match.entry.sources

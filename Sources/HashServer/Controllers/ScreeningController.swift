@@ -14,6 +14,7 @@ struct ScreeningController {
     let hashing: HashingPool
     let limits: ServiceLimits
     let metrics: ServiceMetrics
+    let flood: FloodWatch?
 
     func addRoutes(to group: RouterGroup<ServerContext>) {
         group.post("check", use: check)
@@ -255,8 +256,9 @@ struct ScreeningController {
 
     private func match(_ hashes: QueryHashes, options: MatchOptions, database: HashDatabase) throws(APIError) -> MatchResult {
         do {
-            let result = try database.match(hashes, options: options)
+            var result = try database.match(hashes, options: options)
             metrics.answered(result)
+            flood?.apply(to: &result, database: database)
             return result
         } catch {
             metrics.queryFailed(code: error.code)

@@ -53,6 +53,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Operator key file for /metrics and /status (same format as --keys; without it those routes are closed when --keys is given).", valueName: "file"))
     var operatorKeys: String?
 
+    @Option(help: ArgumentHelp("Flag an entry matched more than RATE times within WINDOW (e.g. 500/1h): its matches are marked \"review\": true or suppressed (--flood-action), it is logged, counted in /metrics and listed at /v1/floods until a database without it serves.", valueName: "rate/window"))
+    var flood: String?
+
+    @Option(help: ArgumentHelp("What a flooded entry's matches become: review (answered, marked \"review\": true) or suppress (left out).", valueName: "action"))
+    var floodAction = "review"
+
     @Flag(help: "Also serve Hasher-Matcher-Actioner 2.x's read API (/status, /m/lookup, /m/raw_lookup, /h/hash, …) so that HMA clients work unchanged; hashdb's operator /status moves to /v1/status (docs/HMA.md).")
     var hmaCompat = false
 
@@ -128,6 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var limitOptions: LimitOptions
 
     func validate() throws {
+        _ = try floodPolicy()
         guard let address = ListenAddress(listen) else {
             throw ValidationError("--listen must be HOST:PORT with a port from 0 to 65535, not '\(listen)'")
         }
@@ -157,6 +164,18 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    private func floodPolicy() throws -> FloodPolicy? {
+        guard let action = FloodPolicy.Action(rawValue: floodAction) else {
+            throw ValidationError("--flood-action is review or suppress, not '\(floodAction)'")
+        }
+        guard let flood else { return nil }
+        do {
+            return try FloodPolicy(parsing: flood, action: action)
+        } catch {
+            throw ValidationError("--flood: \(error.description)")
+        }
+    }
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -176,6 +195,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.limits.image = limitOptions.limits
         settings.maxConnections = maxConnections
         settings.hmaCompat = hmaCompat
+        settings.flood = try floodPolicy()
         settings.pixelMemory = PixelMemoryBudget(capacity: pixelMemory)
         settings.limits.maxMemoryWait = .milliseconds(Int(memoryWait * 1000))
         settings.limits.maxThreshold = maxThreshold

@@ -86,6 +86,9 @@ final class FloodWatch: Sendable {
         var tallies: [String: Tally] = [:]
         /// The database the flooded entries were last checked against.
         var checkedAgainst: Bytes32?
+        /// When the full table was last swept for quiet entries: at most once a second, so that
+        /// a stream of new matching entries against a full table costs no sweep a request.
+        var lastSweep: ContinuousClock.Instant?
     }
     private let state = Mutex(State())
 
@@ -174,9 +177,10 @@ final class FloodWatch: Sendable {
         tally.windowStart = elapsed >= policy.window * 2 ? now : tally.windowStart + policy.window
     }
 
-    /// A new tally, when there is room for one (after forgetting quiet entries if need be).
+    /// A new tally, when there is room for one (after forgetting quiet entries, at most once a second).
     private func makeRoom(_ state: inout State, now: ContinuousClock.Instant) -> Tally? {
-        if state.tallies.count >= maxTracked {
+        if state.tallies.count >= maxTracked, state.lastSweep.map({ now - $0 >= .seconds(1) }) ?? true {
+            state.lastSweep = now
             state.tallies = state.tallies.filter { $0.value.floodedAt != nil || now - $0.value.windowStart < policy.window * 2 }
         }
         return state.tallies.count < maxTracked ? Tally(windowStart: now) : nil
